@@ -1,0 +1,215 @@
+"""ART engine vs artlib, side by side in one process on the same data.
+
+Checks labels are identical (float64 against artlib; float32 against our own float64
+and across block sizes), then prints times and ratios. Usage:
+
+    python benchmarks/bench_art.py              # the issue's table (a few minutes)
+    python benchmarks/bench_art.py --quick      # small sizes, for a smoke run
+    python benchmarks/bench_art.py --skip-scale # without the 32k/65k runs
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import time
+
+import numpy as np
+
+
+def unit_rows(n: int, d: int, seed: int = 0) -> np.ndarray:
+    X = np.random.default_rng(seed).standard_normal((n, d))
+    return X / np.linalg.norm(X, axis=1, keepdims=True)
+
+
+def timed(fn, *args):
+    t_wall, t_cpu = time.perf_counter(), time.process_time()
+    out = fn(*args)
+    return out, time.perf_counter() - t_wall, time.process_time() - t_cpu
+
+
+def row(name: str, seconds: float, cpu: float, ref: float | None, note: str = "") -> None:
+    ratio = f"{ref / seconds:8.1f}x" if ref else "        "
+    print(f"  {name:<44} {seconds:9.3f} s wall {cpu:9.2f} CPU-s  {ratio}  {note}")
+
+
+def warm_up() -> None:
+    """Load (or compile) every kernel once so timings exclude compilation."""
+    from generator.art import CosineART, FuzzyART, Hierarchy
+
+    X = unit_rows(64, 8)
+    for dt in ("float32", "float64"):
+        m = FuzzyART(0.5, 0.01, 1.0, dtype=dt)
+        m.fit(m.prepare_data(X))
+        CosineART(0.5, dtype=dt).fit(X)
+        for mode in ("smart", "nested"):
+            Hierarchy("fuzzy", [0.3, 0.6], mode=mode, params={"dtype": dt}).fit(m.prepare_data(X))
+
+
+def bench_fuzzy(n: int, d: int, rho: float, with_python: bool) -> None:
+    import artlib
+
+    from generator.art import FuzzyART
+
+    X = unit_rows(n, d)
+    print(
+        f"\nFuzzyART  N={n}  d={d} ({2 * d} after complement coding)  rho={rho}  alpha=0.01  beta=1"
+    )
+    ref_model = artlib.FuzzyART(rho=rho, alpha=0.01, beta=1.0)
+    Xp = ref_model.prepare_data(X)
+    py_s = None
+    if with_python:
+        _, py_s, py_cpu = timed(ref_model.fit, Xp)
+        row(
+            "artlib FuzzyART (Python per sample)",
+            py_s,
+            py_cpu,
+            None,
+            f"{ref_model.n_clusters} categories",
+        )
+    cpp_s = None
+    try:
+        from artlib.optimized.backends.cpp.FuzzyART import FuzzyART as CppFuzzyART
+
+        cpp = CppFuzzyART(rho=rho, alpha=0.01, beta=1.0)
+        cpp.prepare_data(X)
+        _, cpp_s, cpp_cpu = timed(cpp.fit, Xp)
+        same = np.array_equal(cpp.labels_, ref_model.labels_) if with_python else None
+        row(
+            "artlib FuzzyART (C++ backend)",
+            cpp_s,
+            cpp_cpu,
+            py_s,
+            f"{cpp.n_clusters} categories, labels = Python: {same}",
+        )
+    except ImportError as e:
+        print(f"  artlib C++ backend not importable ({e})")
+    ref_s = py_s or cpp_s
+    ref_labels = ref_model.labels_ if with_python else cpp.labels_
+    for dtype in ("float64", "float32"):
+        ours = FuzzyART(rho, 0.01, 1.0, dtype=dtype)
+        ours.prepare_data(X)
+        _, s, cpu = timed(ours.fit, Xp)
+        same = np.array_equal(ours.labels_, ref_labels)
+        note = f"{ours.n_clusters} categories, labels = artlib: {same}"
+        if dtype == "float64" and with_python:
+            note += f", weights = artlib: {all(np.array_equal(a, b) for a, b in zip(ours.W, ref_model.W))}"
+        row(f"ours FuzzyART {dtype}", s, cpu, ref_s, note)
+        if cpp_s:
+            print(f"  {'':<44} {'':>9}        {'':>9}         {cpp_s / s:8.1f}x vs C++")
+    # work done: sum over samples of categories present x 2d min-and-add
+    k_avg = np.mean(np.maximum.accumulate(ours.labels_) + 1)
+    ops = n * k_avg * 2 * d
+    print(
+        f"  work: N x mean categories x 2d = {ops:.2e} min-and-add pairs -> {ops / s / 1e9:.1f} G pairs/s in float32"
+    )
+
+
+def bench_smart(n: int, d: int, rhos: list[float], with_python: bool) -> None:
+    import artlib
+
+    from generator.art import SMART, FuzzyART, Hierarchy
+
+    X = unit_rows(n, d)
+    print(f"\nSMART (FuzzyART levels)  N={n}  d={d}  rho={rhos}")
+    ref = artlib.SMART(artlib.FuzzyART, rhos, {"alpha": 0.01, "beta": 1.0})
+    Xp = ref.prepare_data(X)
+    ref_s = None
+    if with_python:
+        _, ref_s, ref_cpu = timed(ref.fit, Xp)
+        row(
+            "artlib SMART",
+            ref_s,
+            ref_cpu,
+            None,
+            f"categories {[m.n_clusters for m in ref.modules]}",
+        )
+    for dtype in ("float64", "float32"):
+        ours = SMART(FuzzyART, rhos, {"alpha": 0.01, "beta": 1.0, "dtype": dtype})
+        _, s, cpu = timed(ours.fit, Xp)
+        same = np.array_equal(ours.labels_deep_, ref.labels_deep_) if with_python else None
+        row(
+            f"ours smart {dtype}",
+            s,
+            cpu,
+            ref_s,
+            f"categories {ours.n_clusters_}, labels = artlib: {same}",
+        )
+    nested = Hierarchy("fuzzy", rhos, mode="nested", params={"alpha": 0.01, "beta": 1.0})
+    _, s, cpu = timed(nested.fit, Xp)
+    row(
+        "ours nested float32 (parent-constrained)",
+        s,
+        cpu,
+        ref_s,
+        f"categories {nested.n_clusters_}",
+    )
+
+
+def bench_nested_scale(n: int, d: int, rhos: list[float]) -> None:
+    from generator.art import FuzzyART, Hierarchy
+
+    X = unit_rows(n, d, seed=1)
+    Xp = FuzzyART().prepare_data(X)
+    print(f"\nnested FuzzyART hierarchy  N={n}  d={d}  rho={rhos}  (Pythia-70M size; goal < 60 s)")
+    h = Hierarchy("fuzzy", rhos, mode="nested", params={"alpha": 0.01})
+    _, s, cpu = timed(h.fit, Xp)
+    row("ours nested float32", s, cpu, None, f"categories {h.n_clusters_}")
+    one = h.labels_deep_
+    ok = all(
+        len({(c, p) for c, p in zip(one[:, k], one[:, k - 1])}) == len(set(one[:, k]))
+        for k in range(1, len(rhos))
+    )
+    print(f"  every child has one parent: {ok}")
+
+
+def bench_cosine_scale(n: int, d: int, rhos: list[float]) -> None:
+    from generator.art import CosineART
+
+    X = unit_rows(n, d, seed=2).astype(np.float32)
+    print(f"\nCosineART  N={n}  d={d}  (Pythia-410M size; goal < 30 s per level)")
+    for rho in rhos:
+        m = CosineART(rho=rho)
+        _, s, cpu = timed(m.fit, X)
+        k_avg = np.mean(np.maximum.accumulate(m.labels_) + 1)
+        row(
+            f"ours cosine rho={rho}",
+            s,
+            cpu,
+            None,
+            f"{m.n_clusters} categories, {n * k_avg * d / s / 1e9:.1f} G mult-add pairs/s",
+        )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--quick", action="store_true", help="small sizes")
+    ap.add_argument("--skip-scale", action="store_true", help="skip the 32k and 65k runs")
+    ap.add_argument("--no-python", action="store_true", help="skip artlib's slow Python path")
+    args = ap.parse_args()
+    import numba
+    import torch
+
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, numba threads {numba.get_num_threads()}, "
+        f"cuda available: {torch.cuda.is_available()}"
+    )
+    _, s, _ = timed(warm_up)
+    print(f"kernel load/compile: {s:.1f} s (cached on disk after the first run)")
+    n, d = (1000, 128) if args.quick else (5000, 512)
+    py = not args.no_python
+    for rho in (0.2, 0.5, 0.8):
+        bench_fuzzy(n, d, rho, py)
+    bench_smart(n, d, [0.2, 0.5, 0.8], py)
+    if not args.skip_scale:
+        bench_nested_scale(4096 if args.quick else 32768, d, [0.2, 0.5, 0.8])
+        bench_cosine_scale(
+            8192 if args.quick else 65536, 256 if args.quick else 1024, [0.1, 0.2, 0.3]
+        )
+
+
+if __name__ == "__main__":
+    main()

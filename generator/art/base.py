@@ -1,0 +1,299 @@
+"""The estimator base shared by FuzzyART and CosineART: parameters, state, the block driver.
+
+scikit-learn conventions: parameters are stored unchanged by `__init__` and validated
+when fitting starts; learned state ends in `_`; `fit` resets and `partial_fit` continues,
+both through `_fit_sequence`; `predict` checks the model is fitted and the width matches.
+"""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from generator.errors import DataError
+
+_DTYPES = {"float32": np.float32, "float64": np.float64}
+
+
+class ParamError(ValueError):
+    """A module parameter outside what the module accepts."""
+
+
+@dataclass(frozen=True)
+class Param:
+    """One constraint: a real number in an interval, or one of a set of choices."""
+
+    name: str
+    kind: str  # "real" | "int" | "choice"
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    choices: tuple[Any, ...] = ()
+    default: Any = None
+    help: str = ""
+
+    def describe(self) -> str:
+        if self.kind == "choice":
+            return "one of " + ", ".join(repr(c) for c in self.choices)
+        lo = "(" if self.low_open else "["
+        hi = ")" if self.high_open else "]"
+        low = "-inf" if self.low is None else f"{self.low:g}"
+        high = "inf" if self.high is None else f"{self.high:g}"
+        word = "an int" if self.kind == "int" else "a float"
+        return f"{word} in {lo}{low}, {high}{hi}"
+
+    def check(self, owner: str, value: Any) -> Any:
+        bad = ParamError(
+            f"The {self.name!r} parameter of {owner} must be {self.describe()}. Got {value!r} instead."
+        )
+        if self.kind == "choice":
+            if value not in self.choices:
+                raise bad
+            return value
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise bad
+        if self.kind == "int" and not isinstance(value, numbers.Integral):
+            raise bad
+        v = float(value)
+        if not np.isfinite(v):
+            raise bad
+        if self.low is not None and (v < self.low or (self.low_open and v == self.low)):
+            raise bad
+        if self.high is not None and (v > self.high or (self.high_open and v == self.high)):
+            raise bad
+        return int(value) if self.kind == "int" else v
+
+
+COMMON_PARAMS: tuple[Param, ...] = (
+    Param(
+        "dtype",
+        "choice",
+        choices=("float32", "float64"),
+        default="float32",
+        help="float64 reproduces artlib bit for bit; float32 is ~30x faster",
+    ),
+    Param(
+        "device",
+        "choice",
+        choices=("auto", "cpu", "cuda"),
+        default="auto",
+        help="where block scores are computed; commits always run on the CPU",
+    ),
+    Param(
+        "block_size",
+        "int",
+        low=1,
+        high=4096,
+        default=64,
+        help="samples scored together; labels do not depend on it",
+    ),
+)
+
+
+@dataclass
+class Diagnostics:
+    """Per-sample facts of one fit, in presentation order."""
+
+    match: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    margin: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    created: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+
+
+class BlockART:
+    """Common machinery of the compiled ART modules (use FuzzyART or CosineART)."""
+
+    PARAMS: ClassVar[tuple[Param, ...]] = ()
+    _kind: ClassVar[int] = -1
+    _op: ClassVar[int] = -1
+
+    # ---------------------------------------------------------------- parameters
+    @classmethod
+    def param_specs(cls) -> tuple[Param, ...]:
+        return cls.PARAMS + COMMON_PARAMS
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        return {p.name: getattr(self, p.name) for p in self.param_specs()}
+
+    def set_params(self, **params: Any) -> BlockART:
+        names = {p.name for p in self.param_specs()}
+        for k, v in params.items():
+            if k not in names:
+                raise ParamError(
+                    f"Invalid parameter {k!r} for {type(self).__name__}. Valid parameters are: {sorted(names)}."
+                )
+            setattr(self, k, v)
+        return self
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """artlib-style parameter dict."""
+        return {p.name: getattr(self, p.name) for p in self.PARAMS}
+
+    def _validated(self) -> dict[str, Any]:
+        owner = type(self).__name__
+        return {p.name: p.check(owner, getattr(self, p.name)) for p in self.param_specs()}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+    # ---------------------------------------------------------------- state
+    @property
+    def n_clusters(self) -> int:
+        return self.state_.n_cat if hasattr(self, "state_") else 0
+
+    @property
+    def weights_(self) -> np.ndarray:
+        """Category weights, one row per category."""
+        self._check_fitted()
+        return self.state_.W[: self.state_.n_cat]
+
+    @property
+    def W(self) -> list[np.ndarray]:
+        """artlib-style list of category weights (float64 copies)."""
+        return [w.astype(np.float64) for w in self.weights_]
+
+    @property
+    def weight_sample_counter_(self) -> list[int]:
+        self._check_fitted()
+        return self.state_.counts[: self.state_.n_cat].tolist()
+
+    @property
+    def category_parent_(self) -> np.ndarray:
+        """Parent label each category was created under (-1 when fitted without parents)."""
+        self._check_fitted()
+        return self.state_.parent[: self.state_.n_cat]
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "state_"):
+            from sklearn.exceptions import NotFittedError
+
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet; call fit or partial_fit first."
+            )
+
+    def _reset(self, dim: int, p: dict[str, Any]) -> None:
+        from generator.art.engine import State
+
+        self.dim_ = dim
+        self.state_ = State(dim, _DTYPES[p["dtype"]])
+        self.labels_ = np.zeros(0, dtype=np.int64)
+        self.diagnostics_ = Diagnostics()
+        self.is_fitted_ = True
+
+    # ---------------------------------------------------------------- data
+    def validate_data(self, X: Any) -> np.ndarray:
+        """Check prepared data and return it as a contiguous array of the working dtype."""
+        from generator.art._kernels import row_stats
+
+        name = type(self).__name__
+        X = np.asarray(X)
+        if X.ndim != 2:
+            raise DataError(f"{name} expects a 2-D array (samples, features); got shape {X.shape}.")
+        if X.shape[0] == 0 or X.shape[1] == 0:
+            raise DataError(f"{name} got an empty array of shape {X.shape}.")
+        if not np.issubdtype(X.dtype, np.number):
+            raise DataError(f"{name} expects numbers; got dtype {X.dtype}.")
+        if hasattr(self, "dim_") and X.shape[1] != self.dim_:
+            raise DataError(
+                f"{name} was fitted on {self.dim_} prepared features but got {X.shape[1]}; "
+                "prepare new data with the same model's prepare_data."
+            )
+        Xw = np.ascontiguousarray(X, dtype=_DTYPES[self._validated()["dtype"]])
+        finite, lo, hi, total, sumsq = row_stats(Xw)
+        if not finite.all():
+            rows = np.flatnonzero(~finite)
+            shown = ", ".join(map(str, rows[:10])) + (", ..." if len(rows) > 10 else "")
+            raise DataError(
+                f"{name}: {len(rows)} sample row(s) contain NaN or infinite values (rows {shown})."
+            )
+        self._check_rows(Xw, lo, hi, total, sumsq)
+        return Xw
+
+    def _check_rows(
+        self, X: np.ndarray, lo: np.ndarray, hi: np.ndarray, total: np.ndarray, sumsq: np.ndarray
+    ) -> None:
+        """Module-specific checks on per-row statistics."""
+
+    # ---------------------------------------------------------------- fitting
+    def fit(self, X: Any, y: Any = None, **artlib_kwargs: Any) -> BlockART:
+        """Cluster prepared samples in order, from scratch."""
+        return self._fit_sequence(self._start(X))
+
+    def _start(self, X: Any) -> np.ndarray:
+        """Validate parameters and data, and reset to no categories."""
+        p = self._validated()
+        X = self.validate_data(X)
+        self._reset(X.shape[1], p)
+        return X
+
+    def partial_fit(self, X: Any, y: Any = None, **artlib_kwargs: Any) -> BlockART:
+        """Continue learning from the current state (the first call starts from scratch)."""
+        if not hasattr(self, "state_"):
+            X = self._start(X)
+        else:
+            self._validated()
+            X = self.validate_data(X)
+        return self._fit_sequence(X)
+
+    def fit_predict(self, X: Any, y: Any = None, **kw: Any) -> np.ndarray:
+        return self.fit(X, y, **kw).labels_
+
+    def _fit_sequence(
+        self,
+        X: np.ndarray,
+        sample_parent: np.ndarray | None = None,
+        *,
+        mode: int = 0,
+        epsilon: float = 0.0,
+        nested: bool = False,
+    ) -> BlockART:
+        """Present validated rows in order; with parents, under a hierarchy's constraint."""
+        from generator.art import engine
+
+        p = self._validated()
+        Xw = np.ascontiguousarray(X, dtype=_DTYPES[p["dtype"]])
+        if sample_parent is None:
+            parents = np.full(len(Xw), -1, dtype=np.int64)
+        else:
+            parents = np.ascontiguousarray(sample_parent, dtype=np.int64)
+        rule = self._rule(p, mode=mode, epsilon=epsilon)
+        run = engine.run_nested if nested else engine.run_sequence
+        trace = run(self.state_, Xw, parents, rule)
+        self.labels_ = np.concatenate([self.labels_, trace.labels])
+        d = self.diagnostics_
+        self.diagnostics_ = Diagnostics(
+            np.concatenate([d.match, trace.match]),
+            np.concatenate([d.margin, trace.margin]),
+            np.concatenate([d.created, trace.created]),
+        )
+        return self
+
+    def _rule(self, p: dict[str, Any], mode: int = 0, epsilon: float = 0.0):
+        """The kernels' view of this module's parameters."""
+        raise NotImplementedError
+
+    def predict(self, X: Any) -> np.ndarray:
+        """The category of highest choice for each prepared sample (artlib's step_pred)."""
+        self._check_fitted()
+        p = self._validated()
+        X = self.validate_data(X)
+        from generator.art import engine
+
+        return engine.predict(self.state_, X, self._rule(p))
+
+    # ---------------------------------------------------------------- diagnostics
+    @property
+    def match_(self) -> np.ndarray:
+        """Match value of each sample with the category it joined (1.0 for founders)."""
+        return self.diagnostics_.match
+
+    @property
+    def margin_(self) -> np.ndarray:
+        """Choice of the winner minus the best other choice (NaN for founders or no rival).
+        Negative when a higher-choice category failed vigilance."""
+        return self.diagnostics_.margin

@@ -1,0 +1,112 @@
+"""Cosine ART (ART2-A style) for unit-norm directions such as SAE decoder rows.
+
+Choice and match are both the cosine x·w of a unit sample with a unit prototype; a sample
+joins the most similar category if that cosine reaches the vigilance ρ, else it founds a
+new one. Learning moves the prototype toward the sample and renormalises it:
+w ← (βx + (1−β)w) / ‖βx + (1−β)w‖. Unlike FuzzyART's boxes this is rotation invariant,
+the natural geometry for directions, and its scores are matrix products.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from generator.art import _kernels as K
+from generator.art.base import BlockART, Param
+from generator.art.engine import Rule
+from generator.errors import DataError
+
+UNIT_TOL = 1e-3
+
+
+class CosineART(BlockART):
+    """Leader-follower clustering of unit vectors with vigilance on cosine similarity."""
+
+    PARAMS = (
+        Param(
+            "rho",
+            "real",
+            -1.0,
+            1.0,
+            default=0.5,
+            help="vigilance: minimum cosine to join a category",
+        ),
+        Param(
+            "beta",
+            "real",
+            0.0,
+            1.0,
+            low_open=True,
+            default=0.5,
+            help="learning rate of the prototype's moving average (1 = follow the last sample)",
+        ),
+    )
+    _kind = K.KIND_COSINE
+    _op = K.DOT
+
+    def __init__(
+        self,
+        rho: float = 0.5,
+        beta: float = 0.5,
+        *,
+        dtype: str = "float32",
+        device: str = "auto",
+        block_size: int = 64,
+    ):
+        self.rho = rho
+        self.beta = beta
+        self.dtype = dtype
+        self.device = device
+        self.block_size = block_size
+
+    def prepare_data(self, X: Any) -> np.ndarray:
+        """Scale each row to unit length (a zero row has no direction and is rejected)."""
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim != 2:
+            raise DataError(f"CosineART.prepare_data expects a 2-D array; got shape {X.shape}.")
+        bad = ~np.isfinite(X).all(axis=1)
+        if bad.any():
+            rows = np.flatnonzero(bad)
+            raise DataError(
+                f"CosineART.prepare_data: rows {', '.join(map(str, rows[:10]))} contain NaN or infinite values."
+            )
+        norms = np.linalg.norm(X, axis=1)
+        if (norms == 0).any():
+            rows = np.flatnonzero(norms == 0)
+            raise DataError(
+                f"CosineART.prepare_data: rows {', '.join(map(str, rows[:10]))} are all zeros and have no direction."
+            )
+        return X / norms[:, None]
+
+    def restore_data(self, X: Any) -> np.ndarray:
+        return np.asarray(X)
+
+    def _check_rows(
+        self, X: np.ndarray, lo: np.ndarray, hi: np.ndarray, total: np.ndarray, sumsq: np.ndarray
+    ) -> None:
+        off = np.abs(np.sqrt(sumsq) - 1.0)
+        if (off > UNIT_TOL).any():
+            i = int(np.argmax(off))
+            raise DataError(
+                f"CosineART expects unit-norm rows; row {i} has norm {np.sqrt(sumsq[i]):.4g}. Use prepare_data."
+            )
+
+    def _rule(self, p: dict[str, Any], mode: int = 0, epsilon: float = 0.0) -> Rule:
+        return Rule(
+            K.KIND_COSINE,
+            K.DOT,
+            p["dtype"] == "float64",
+            p["rho"],
+            0.0,
+            p["beta"],
+            1.0,
+            p["block_size"],
+            mode,
+            epsilon,
+            p["device"],
+        )
+
+    def get_cluster_centers(self) -> list[np.ndarray]:
+        return list(self.weights_.astype(np.float64))

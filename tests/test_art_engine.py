@@ -1,0 +1,103 @@
+"""The block engine: scores from another device are refined, so labels never depend on them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from generator.art import CosineART, FuzzyART, Hierarchy, engine
+from generator.art import _kernels as K
+
+
+def unit_rows(n, d, seed=0):
+    X = np.random.default_rng(seed).standard_normal((n, d))
+    return X / np.linalg.norm(X, axis=1, keepdims=True)
+
+
+class NoisyScorer(engine.Scorer):
+    """Block scores from torch on the CPU plus adversarial noise inside the claimed bound."""
+
+    def __init__(self, rule, dim, claim_exact=False, seed=0):
+        super().__init__(rule, dim, "cpu")
+        self.rng = np.random.default_rng(seed)
+        self.claim_exact = claim_exact
+        self.calls = 0
+
+    def worth_it(self, n_rows, n_cats):
+        return True
+
+    def scores(self, Xb, state, S):
+        eps = super().scores(Xb, state, S)
+        k0 = state.n_cat
+        S[:, :k0] += (self.rng.uniform(-0.9, 0.9, (len(Xb), k0)) * eps).astype(S.dtype)
+        self.calls += 1
+        return 0.0 if self.claim_exact else eps
+
+
+@pytest.fixture
+def noisy(monkeypatch):
+    made = []
+
+    def install(claim_exact=False):
+        def factory(rule, dim):
+            made.append(NoisyScorer(rule, dim, claim_exact))
+            return made[-1]
+
+        monkeypatch.setattr(engine, "device_scorer", factory)
+        return made
+
+    return install
+
+
+@pytest.mark.parametrize(("cls", "rho"), [(FuzzyART, 0.75), (CosineART, 0.2)])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_device_scores_within_bound_give_the_kernel_labels(noisy, cls, rho, dtype):
+    Xp = cls().prepare_data(unit_rows(1200, 24, 1))
+    plain = cls(rho=rho, dtype=dtype, device="cpu").fit(Xp)
+    made = noisy()
+    refined = cls(rho=rho, dtype=dtype).fit(Xp)
+    assert made and made[0].calls > 0
+    np.testing.assert_array_equal(refined.labels_, plain.labels_)
+    np.testing.assert_array_equal(refined.weights_, plain.weights_)
+
+
+def test_the_refinement_is_what_keeps_labels_exact(noisy):
+    Xp = FuzzyART().prepare_data(unit_rows(1200, 24, 1))
+    plain = FuzzyART(0.75, device="cpu").fit(Xp)
+    noisy(claim_exact=True)  # same noise, but the engine is told to trust it
+    trusted = FuzzyART(0.75).fit(Xp)
+    assert not np.array_equal(trusted.labels_, plain.labels_)
+
+
+def test_smart_with_device_scores_is_exact(noisy):
+    Xp = FuzzyART().prepare_data(unit_rows(600, 12, 4))
+    ref = Hierarchy("fuzzy", [0.3, 0.6, 0.8], mode="smart", params={"device": "cpu"}).fit(Xp)
+    noisy()
+    got = Hierarchy("fuzzy", [0.3, 0.6, 0.8], mode="smart").fit(Xp)
+    np.testing.assert_array_equal(got.labels_deep_, ref.labels_deep_)
+
+
+def test_one_kernel_scores_a_pair_the_same_wherever_it_sits():
+    rng = np.random.default_rng(0)
+    X = rng.random((20, 37)).astype(np.float32)
+    W = rng.random((23, 37)).astype(np.float32)
+    for op in (K.MINSUM, K.DOT):
+        full = np.zeros((20, 23), np.float32)
+        K.score_block(X, W, 20, 23, full, op, False)
+        for r0, r1, c0, c1 in [(0, 1, 5, 6), (3, 20, 7, 8), (11, 12, 0, 23), (2, 9, 4, 13)]:
+            part = np.zeros((20, 23), np.float32)
+            K.score_range(X, W, r0, r1, c0, c1, part, op, False)
+            np.testing.assert_array_equal(part[r0:r1, c0:c1], full[r0:r1, c0:c1])
+
+
+def test_cuda_asked_for_without_a_gpu_is_a_clear_error():
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    from generator.errors import SaetaxError
+
+    X = unit_rows(300, 8)
+    with pytest.raises(
+        SaetaxError, match="device='cuda' was asked for but torch sees no CUDA device"
+    ):
+        CosineART(0.2, device="cuda").fit(X)

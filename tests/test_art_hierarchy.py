@@ -1,0 +1,125 @@
+"""Hierarchies: smart equals artlib.SMART, nested has one parent per child, batches equal one fit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from generator.art import SMART, CosineART, FuzzyART, Hierarchy, ParamError
+
+artlib = pytest.importorskip("artlib")
+
+
+def unit_rows(n, d, seed=0):
+    X = np.random.default_rng(seed).standard_normal((n, d))
+    return X / np.linalg.norm(X, axis=1, keepdims=True)
+
+
+def increasing_rhos(k):
+    return (
+        st.lists(st.floats(0.05, 0.95), min_size=k, max_size=k, unique=True)
+        .map(sorted)
+        .filter(lambda r: all(b - a > 1e-6 for a, b in zip(r, r[1:])))
+    )
+
+
+def assert_one_parent(labels_deep, model):
+    for k in range(1, labels_deep.shape[1]):
+        pairs = set(zip(labels_deep[:, k].tolist(), labels_deep[:, k - 1].tolist()))
+        assert len(pairs) == len(np.unique(labels_deep[:, k])), (
+            f"level {k} has a child with two parents"
+        )
+        np.testing.assert_array_equal(model.parents_(k)[labels_deep[:, k]], labels_deep[:, k - 1])
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 10_000),
+    n=st.integers(5, 80),
+    d=st.integers(1, 5),
+    rhos=st.integers(2, 3).flatmap(increasing_rhos),
+)
+def test_smart_float64_equals_artlib_smart(seed, n, d, rhos):
+    X = np.random.default_rng(seed).uniform(-1, 1, (n, d))
+    ref = artlib.SMART(artlib.FuzzyART, rhos, {"alpha": 0.01, "beta": 1.0})
+    Xp = ref.prepare_data(X)
+    ref.fit(Xp)
+    ours = SMART(FuzzyART, rhos, {"alpha": 0.01, "beta": 1.0, "dtype": "float64", "block_size": 4})
+    np.testing.assert_array_equal(ours.prepare_data(X), Xp)
+    ours.fit(Xp)
+    np.testing.assert_array_equal(ours.labels_deep_, ref.labels_deep_)
+    np.testing.assert_array_equal(ours.labels_, ref.labels_)
+    assert_one_parent(ours.labels_deep_, ours)
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 10_000), rhos=st.integers(2, 3).flatmap(increasing_rhos))
+def test_nested_float64_equals_artlib_modules_run_per_parent(seed, rhos):
+    Xp = FuzzyART().prepare_data(unit_rows(60, 4, seed))
+    ours = Hierarchy("fuzzy", rhos, mode="nested", params={"alpha": 0.01, "dtype": "float64"}).fit(
+        Xp
+    )
+    ref = Hierarchy("artlib.FuzzyART", rhos, mode="nested", params={"alpha": 0.01}).fit(Xp)
+    np.testing.assert_array_equal(ours.labels_deep_, ref.labels_deep_)
+    assert_one_parent(ours.labels_deep_, ours)
+
+
+@pytest.mark.parametrize("mode", ["nested", "smart"])
+@pytest.mark.parametrize("module", ["fuzzy", "cosine"])
+def test_partial_fit_in_batches_equals_one_fit_and_children_have_one_parent(mode, module):
+    X = unit_rows(900, 16, 5)
+    rhos = [0.3, 0.6, 0.85] if module == "fuzzy" else [0.1, 0.3, 0.5]
+    prep = FuzzyART() if module == "fuzzy" else CosineART()
+    Xp = prep.prepare_data(X)
+    one = Hierarchy(module, rhos, mode=mode).fit(Xp)
+    parts = Hierarchy(module, rhos, mode=mode)
+    for chunk in np.array_split(Xp, 4):
+        parts.partial_fit(chunk)
+    np.testing.assert_array_equal(parts.labels_deep_, one.labels_deep_)
+    assert one.n_clusters_[0] < one.n_clusters_[1] < one.n_clusters_[2]
+    assert_one_parent(one.labels_deep_, one)
+    assert one.match_deep_.shape == (900, 3)
+
+
+def test_nested_fragments_less_than_smart():
+    """The notebook's observation: MT+ SMART fragments deep levels far more."""
+    Xp = FuzzyART().prepare_data(unit_rows(1500, 32, 7))
+    s = Hierarchy("fuzzy", [0.2, 0.5, 0.8], mode="smart").fit(Xp)
+    n = Hierarchy("fuzzy", [0.2, 0.5, 0.8], mode="nested").fit(Xp)
+    assert s.n_clusters_[0] == n.n_clusters_[0]
+    assert n.n_clusters_[2] < s.n_clusters_[2]
+
+
+def test_hierarchy_over_an_artlib_module_through_the_adapter():
+    Xp = FuzzyART().prepare_data(unit_rows(80, 3, 2))
+    h = Hierarchy("artlib.HypersphereART", [0.2, 0.5], mode="smart", params={"r_hat": 0.8}).fit(Xp)
+    assert h.labels_deep_.shape == (80, 2)
+    assert_one_parent(h.labels_deep_, h)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (
+            {"rho_values": [0.5, 0.2]},
+            r"'rho_values' parameter of Hierarchy must be strictly increasing",
+        ),
+        ({"rho_values": [0.5, 0.5]}, r"strictly increasing"),
+        ({"rho_values": []}, r"needs at least one level"),
+        ({"mode": "deep"}, r"'mode' parameter of Hierarchy must be one of \('smart', 'nested'\)"),
+        ({"module": "kmeans"}, r"Unknown ART module 'kmeans'; available: cosine, fuzzy"),
+        ({"params": {"gamma": 1.0}}, r"Invalid parameter\(s\) \['gamma'\] for module 'cosine'"),
+        ({"epsilon": -0.1}, r"'epsilon' parameter of Hierarchy must be a float in \[0, 1\)"),
+    ],
+)
+def test_bad_hierarchy_parameters(kwargs, message):
+    Xp = CosineART().prepare_data(unit_rows(10, 3))
+    with pytest.raises(ParamError, match=message):
+        Hierarchy(**{"module": "cosine", "rho_values": [0.2, 0.5], **kwargs}).fit(Xp)
+
+
+def test_smart_keeps_artlib_signature():
+    with pytest.raises(ParamError, match="strictly increasing"):
+        SMART(FuzzyART, [0.8, 0.5], {"alpha": 0.01, "beta": 1.0}).fit(np.zeros((2, 2)))
