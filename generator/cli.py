@@ -147,7 +147,11 @@ def serve(out_dir: Path, port: int) -> None:
     """Serve OUT/site on 127.0.0.1 (Ctrl-C stops)."""
     from generator.site.serve import serve_site
 
-    serve_site(out_dir / "site", port)
+    serve_site(
+        out_dir / "site",
+        port,
+        on_ready=lambda url: click.echo(f"serving {out_dir / 'site'} at {url} (Ctrl-C stops)"),
+    )
 
 
 @main.command()

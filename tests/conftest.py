@@ -86,3 +86,61 @@ def analyzed(tmp_path_factory, sae_root, tiny_lm):
     cfg = fixture_config(sae_root, tiny_lm, umap={"enabled": True, "n_neighbors": 10})
     analyze(cfg, out)
     return out, cfg
+
+
+@pytest.fixture(scope="session")
+def rendered(analyzed):
+    """The site built (strict) from the shared fixture artifacts."""
+    from generator.site import render_site
+
+    out, cfg = analyzed
+    return render_site(out, strict=True)
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Debian chromium driven by Playwright (installed by scripts/install.sh --test)."""
+    from pathlib import Path as _P
+
+    from playwright.sync_api import sync_playwright
+
+    assert _P(CHROMIUM).exists(), "Debian chromium is missing: run `bash scripts/install.sh --test`"
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="session")
+def site_server(rendered):
+    """The built site on 127.0.0.1 (a random free port)."""
+    import functools
+    import http.server
+    import threading
+
+    handler = functools.partial(_QuietHandler, directory=str(rendered))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+import http.server as _hs  # noqa: E402
+
+
+class _QuietHandler(_hs.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass

@@ -175,6 +175,10 @@ def planted_decoder(
     for _ in range(n_noise):
         rows.append(rng.standard_normal(D_MODEL))
         fam.append(-1)
+    for hostile in ("<script>alert(1)</script>", "|"):  # features that read as hostile tokens
+        w = W_U[tok.convert_tokens_to_ids(hostile)]
+        rows.append(w / np.linalg.norm(w))
+        fam.append(-1)
     W = np.array(rows)
     W /= np.linalg.norm(W, axis=1, keepdims=True)
     return PlantedSae(W.astype(np.float32), np.array(fam), names)

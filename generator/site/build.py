@@ -1,0 +1,192 @@
+"""Phase two of the site build: render the model to Markdown, then build with MkDocs.
+
+Templates get their context from `model.build_model` and a few filters registered here
+(the only code they see). The site is built into a fresh folder and swapped in, so a
+failed build leaves the previous site in place.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from generator.artifacts import load
+from generator.site import text
+from generator.site.model import SiteModel, build_model
+
+log = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATES = ROOT / "templates"
+HAND_WRITTEN = ROOT / "docs" / "site"
+REFERENCE = {
+    "reference/artifacts.md": ROOT / "docs" / "artifacts.md",
+    "reference/config.md": ROOT / "docs" / "config.md",
+}
+
+
+class SiteError(RuntimeError):
+    """The site could not be built (names the page or file)."""
+
+
+def _fmt(fmt: str):
+    def f(v: Any) -> str:
+        return "–" if v is None or (isinstance(v, float) and v != v) else fmt.format(v)
+
+    return f
+
+
+def _html_link(md_link: str | None) -> str:
+    if not md_link:
+        return ""
+    return md_link[: -len(".md")] + ".html" if md_link.endswith(".md") else md_link
+
+
+def environment():
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader([str(TEMPLATES / "pages"), str(HAND_WRITTEN)]),
+        autoescape=False,  # Markdown output: every untrusted string goes through a filter below
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(
+        {
+            "tok": text.token_html,
+            "toks": lambda ts, n=None: text.tokens_html(list(ts), n),
+            "md": lambda s: text.md_text(str(s)),
+            "num": _fmt("{:,}"),
+            "pct": _fmt("{:.0%}"),
+            "f2": _fmt("{:.2f}"),
+            "f3": _fmt("{:.3f}"),
+            "html_link": _html_link,
+            "heading": lambda ts, n=3: text.heading_words(list(ts), n),
+        }
+    )
+    return env
+
+
+def render_markdown(model: SiteModel, docs_dir: Path) -> None:
+    """Write every page, figure and data file of the model into docs_dir."""
+    env = environment()
+    for page in model.pages:
+        out = docs_dir / page.path
+        out.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            md = env.get_template(page.template).render(options=model.options, **page.context)
+        except Exception as e:
+            raise SiteError(
+                f"rendering {page.path} with {page.template} failed: {type(e).__name__}: {e}"
+            ) from e
+        out.write_text(md, encoding="utf-8")
+    figs = docs_dir / "assets" / "figs"
+    figs.mkdir(parents=True, exist_ok=True)
+    for fid, fig in model.figures.items():
+        _write_js(figs / f"{fid}.js", "SAETAX_FIGS", fid, fig)
+    data = docs_dir / "assets" / "data"
+    data.mkdir(parents=True, exist_ok=True)
+    for did, payload in model.data.items():
+        _write_js(data / f"{did}.js", "SAETAX_DATA", did, payload)
+
+
+def _write_js(path: Path, registry: str, key: str, payload: Any) -> None:
+    """A figure or data file that registers itself: loads from file:// and http alike.
+    ensure_ascii keeps every token (U+2028 included) inert inside the JS string."""
+    body = json.dumps(payload, ensure_ascii=True, separators=(",", ":"), allow_nan=False)
+    path.write_text(
+        f"window.{registry}=window.{registry}||{{}};window.{registry}[{json.dumps(key)}]={body};\n"
+    )
+
+
+def copy_static(docs_dir: Path, artifacts_dir: Path) -> None:
+    """Assets, vendored plotly.js, hand-written pages and the raw artifacts."""
+    import plotly
+
+    shutil.copytree(TEMPLATES / "assets", docs_dir / "assets", dirs_exist_ok=True)
+    plotly_js = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+    if not plotly_js.is_file():
+        raise SiteError(
+            f"plotly.min.js not found in the installed plotly package ({plotly_js}); reinstall plotly."
+        )
+    shutil.copy2(plotly_js, docs_dir / "assets" / "vendor" / "plotly.min.js")
+    shutil.copy2(HAND_WRITTEN / "reading.md", docs_dir / "reading.md")
+    for dest, src in REFERENCE.items():
+        (docs_dir / dest).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src, docs_dir / dest)
+    shutil.copytree(artifacts_dir, docs_dir / "artifacts")
+
+
+def write_mkdocs_yml(
+    model: SiteModel, path: Path, docs_dir: Path, site_dir: Path, strict: bool
+) -> None:
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=False,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters["tojson"] = lambda v: json.dumps(v, ensure_ascii=False)
+    path.write_text(
+        env.get_template("mkdocs.yml.j2").render(
+            title=model.options.title,
+            description=model.options.description,
+            docs_dir=str(docs_dir),
+            site_dir=str(site_dir),
+            overrides_dir=str(TEMPLATES / "overrides"),
+            strict=strict,
+            nav=model.nav,
+        )
+    )
+
+
+def mkdocs_build(config_file: Path) -> None:
+    from mkdocs.commands.build import build
+    from mkdocs.config import load_config
+    from mkdocs.exceptions import Abort, ConfigurationError
+
+    os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
+    logging.getLogger("mkdocs").setLevel(logging.WARNING)
+    try:
+        build(load_config(str(config_file)))
+    except (Abort, ConfigurationError) as e:
+        raise SiteError(f"mkdocs build failed: {e}") from None
+
+
+def render_site(out_dir: Path, *, strict: bool = True) -> Path:
+    """OUT/artifacts → OUT/site (atomic swap). Returns the site folder."""
+    from generator.errors import SaetaxError
+
+    out_dir = Path(out_dir)
+    t0 = time.perf_counter()
+    try:
+        arts = load(out_dir)
+    except ValueError as e:
+        raise SaetaxError(str(e)) from None
+    model = build_model(arts)
+    work = Path(tempfile.mkdtemp(prefix=".site-build-", dir=out_dir))
+    try:
+        docs_dir, site_dir = work / "docs", work / "site"
+        copy_static(docs_dir, arts.root)
+        render_markdown(model, docs_dir)
+        write_mkdocs_yml(model, work / "mkdocs.yml", docs_dir, site_dir, strict)
+        mkdocs_build(work / "mkdocs.yml")
+        final = out_dir / "site"
+        old = out_dir / f".site-old-{os.getpid()}"
+        if final.exists():
+            os.replace(final, old)
+        os.replace(site_dir, final)
+        shutil.rmtree(old, ignore_errors=True)
+    except SiteError as e:
+        raise SaetaxError(str(e)) from None
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    log.info("site built in %.1f s: %d pages", time.perf_counter() - t0, len(model.pages))
+    return out_dir / "site"

@@ -1,0 +1,250 @@
+"""Plotly figures of the site, as plain JSON-able dicts (written to `.js` side files).
+
+Every token reaching a hover or label goes through `token_plain` (HTML-escaped, marks for
+whitespace). Click targets live in each figure's `meta` as page paths from the site root.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from generator.artifacts import RunArtifacts
+from generator.site.text import token_plain
+
+GOLDEN = 0.6180339887498949
+
+
+def _fig(fig: Any, meta: dict[str, Any] | None = None) -> dict[str, Any]:
+    import json
+
+    import plotly.io as pio
+
+    d = json.loads(pio.to_json(fig, validate=True, remove_uids=True))
+    d["meta"] = meta or {}
+    return d
+
+
+def _toks(tokens: Any, n: int) -> str:
+    return " ".join(token_plain(t) for t in list(tokens)[:n])
+
+
+def _palette_value(ids: np.ndarray) -> np.ndarray:
+    """Spread cluster ids over a colour scale so neighbouring ids get distant colours."""
+    return ((np.asarray(ids, dtype=np.float64) * GOLDEN) % 1.0).astype(np.float32)
+
+
+def umap_scatter(
+    r: RunArtifacts, features: pd.DataFrame, pages: dict[int, dict[int, str]]
+) -> dict[str, Any]:
+    """All clustered features on the UMAP plane, coloured by cluster at a chosen level."""
+    import plotly.graph_objects as go
+
+    a = r.assignments.merge(
+        features[["feature", "umap_x", "umap_y", "top_tokens"]], on="feature", how="left"
+    )
+    L = r.meta["n_levels"]
+    labels = np.stack([a[f"level_{k}"].to_numpy() for k in range(L)], axis=1)
+    text = [f"feature {f}<br>{_toks(t, 5)}" for f, t in zip(a["feature"].tolist(), a["top_tokens"])]
+    custom = np.concatenate([a["feature"].to_numpy()[:, None], labels], axis=1).astype(np.int32)
+    fig = go.Figure(
+        go.Scattergl(
+            x=a["umap_x"].to_numpy(np.float32),
+            y=a["umap_y"].to_numpy(np.float32),
+            mode="markers",
+            marker={
+                "size": 4,
+                "color": _palette_value(labels[:, 0]),
+                "colorscale": "Turbo",
+                "cmin": 0,
+                "cmax": 1,
+                "opacity": 0.8,
+            },
+            text=text,
+            customdata=custom,
+            hovertemplate="%{text}<br>cluster L0 %{customdata[1]}<extra></extra>",
+        )
+    )
+    buttons = [
+        {
+            "label": f"level {k}",
+            "method": "restyle",
+            "args": [
+                {
+                    "marker.color": [_palette_value(labels[:, k]).tolist()],
+                    "hovertemplate": f"%{{text}}<br>cluster L{k} %{{customdata[{k + 1}]}}<extra></extra>",
+                }
+            ],
+        }
+        for k in range(L)
+    ]
+    fig.update_layout(
+        height=560,
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        dragmode="pan",
+        xaxis={"visible": False},
+        yaxis={"visible": False, "scaleanchor": "x"},
+        updatemenus=[
+            {
+                "type": "buttons",
+                "direction": "right",
+                "x": 0,
+                "y": 1.08,
+                "xanchor": "left",
+                "buttons": buttons,
+            }
+        ],
+    )
+    return _fig(
+        fig,
+        {
+            "kind": "umap",
+            "pages": {str(k): {str(c): p for c, p in d.items()} for k, d in pages.items()},
+            "parents": _parents(r),
+        },
+    )
+
+
+def _parents(r: RunArtifacts) -> dict[str, int]:
+    c = r.clusters
+    return {
+        f"{lv}:{cl}": int(p)
+        for lv, cl, p in zip(c["level"].tolist(), c["cluster"].tolist(), c["parent"].tolist())
+    }
+
+
+def sunburst(
+    r: RunArtifacts, pages: dict[int, dict[int, str]], max_levels: int = 3
+) -> dict[str, Any]:
+    """The taxonomy as a sunburst: click a sector to drill into it."""
+    import plotly.graph_objects as go
+
+    c = r.clusters[r.clusters["level"] < max_levels]
+    ids = [f"L{lv}c{cl}" for lv, cl in zip(c["level"], c["cluster"])]
+    parents = ["" if lv == 0 else f"L{lv - 1}c{p}" for lv, p in zip(c["level"], c["parent"])]
+    labels = [f"c{cl}: {_toks(t, 2)}" for cl, t in zip(c["cluster"], c["tokens"])]
+    hover = [
+        f"level {lv} cluster {cl}<br>{size} features<br>{_toks(t, 6)}"
+        for lv, cl, size, t in zip(c["level"], c["cluster"], c["size"], c["tokens"])
+    ]
+    fig = go.Figure(
+        go.Sunburst(
+            ids=ids,
+            parents=parents,
+            labels=labels,
+            values=c["size"].tolist(),
+            branchvalues="total",
+            hovertext=hover,
+            hoverinfo="text",
+            maxdepth=2,
+            insidetextorientation="radial",
+        )
+    )
+    fig.update_layout(height=560, margin={"l": 0, "r": 0, "t": 10, "b": 10})
+    page_by_id = {f"L{lv}c{cl}": p for lv, d in pages.items() for cl, p in d.items()}
+    return _fig(fig, {"kind": "sunburst", "pages": page_by_id})
+
+
+def decoder_structure(ds: dict[str, Any]) -> dict[str, Any]:
+    """Nearest-neighbour cosine histogram: decoder rows beside random unit vectors."""
+    import plotly.graph_objects as go
+
+    bins = np.asarray(ds["bins"])
+    mids = (bins[:-1] + bins[1:]) / 2
+    fig = go.Figure()
+    for key, name in (
+        ("decoder", "SAE decoder rows"),
+        ("random", "random unit vectors, same shape"),
+    ):
+        h = np.asarray(ds[key]["histogram"], dtype=np.float64)
+        fig.add_trace(
+            go.Bar(
+                x=mids.astype(np.float32),
+                y=(h / max(h.sum(), 1)).astype(np.float32),
+                name=name,
+                opacity=0.75,
+            )
+        )
+    fig.update_layout(
+        barmode="overlay",
+        height=320,
+        margin={"l": 40, "r": 10, "t": 10, "b": 40},
+        xaxis_title="cosine to nearest other row",
+        yaxis_title="fraction",
+        legend={"orientation": "h", "y": 1.1},
+    )
+    return _fig(fig)
+
+
+def sweep_quality(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Stability against token distinctiveness, one point per run (click opens the run)."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for r in runs:
+        groups.setdefault(f"{r['module']} / {r['hierarchy']}", []).append(r)
+    for name, rs in groups.items():
+        fig.add_trace(
+            go.Scatter(
+                x=[r["distinctiveness"] for r in rs],
+                y=[r["stability"] for r in rs],
+                mode="markers",
+                name=name,
+                marker={"size": [8 + 20 * (1 - r["largest_share"]) for r in rs]},
+                customdata=[[r["run_id"]] for r in rs],
+                hovertemplate="%{customdata[0]}<br>distinctiveness %{x:.2f}<br>stability %{y:.2f}<extra></extra>",
+            )
+        )
+    fig.update_layout(
+        height=420,
+        margin={"l": 50, "r": 10, "t": 10, "b": 50},
+        xaxis_title="mean token distinctiveness",
+        yaxis_title="mean stability (ARI)",
+        legend={"orientation": "h", "y": 1.12},
+    )
+    return _fig(
+        fig,
+        {"kind": "runs", "pages": {r["run_id"]: r["link"][: -len(".md")] + ".html" for r in runs}},
+    )
+
+
+def sweep_clusters(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Clusters per level and largest level-0 share across the sweep."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    ids = [r["run_id"] for r in runs]
+    L = max(len(r["clusters_per_level"]) for r in runs)
+    fig = make_subplots(
+        rows=1, cols=2, subplot_titles=("clusters per level", "largest level-0 cluster share")
+    )
+    for k in range(L):
+        fig.add_trace(
+            go.Bar(
+                x=ids,
+                y=[
+                    r["clusters_per_level"][k] if k < len(r["clusters_per_level"]) else None
+                    for r in runs
+                ],
+                name=f"level {k}",
+            ),
+            row=1,
+            col=1,
+        )
+    fig.add_trace(
+        go.Bar(x=ids, y=[r["largest_share"] for r in runs], name="largest share", showlegend=False),
+        row=1,
+        col=2,
+    )
+    fig.update_yaxes(type="log", row=1, col=1)
+    fig.update_xaxes(showticklabels=False)
+    fig.update_layout(
+        height=380,
+        margin={"l": 50, "r": 10, "t": 40, "b": 20},
+        barmode="group",
+        legend={"orientation": "h", "y": -0.1},
+    )
+    return _fig(fig)

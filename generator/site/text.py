@@ -1,0 +1,70 @@
+"""Token strings are untrusted text: every way they reach a page goes through here.
+
+`token_html` makes a token safe in Markdown (tables included) and HTML at once: every
+character that is not a letter, digit or plain non-ASCII printable becomes a numeric
+entity, so neither Markdown (`|`, `*`, backticks, brackets) nor HTML (`<script>`) can
+read syntax into it. Whitespace and control characters are shown as visible marks drawn
+by CSS, so the page text (and the search index) keeps the token's own characters.
+"""
+
+from __future__ import annotations
+
+import html
+import unicodedata
+
+# characters drawn as a visible mark; the mark comes from CSS (`.ws-*::before`)
+_MARKS = {" ": "sp", "\n": "nl", "\t": "tab", "\r": "cr"}
+
+
+def _char(ch: str) -> str:
+    if ch in _MARKS:
+        return f'<span class="ws ws-{_MARKS[ch]}">&#{ord(ch)};</span>'
+    cat = unicodedata.category(ch)
+    if cat in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp") or (cat == "Zs" and ch != " "):
+        return f'<span class="ws ctl" title="U+{ord(ch):04X}">U+{ord(ch):04X}</span>'
+    if ch.isascii() and not ch.isalnum():
+        return f"&#{ord(ch)};"
+    return ch
+
+
+def token_html(token: str) -> str:
+    """One token as inline HTML, safe inside Markdown tables and HTML."""
+    if token == "":
+        return '<code class="tok"><span class="ws ctl">∅</span></code>'
+    return '<code class="tok">' + "".join(_char(ch) for ch in token) + "</code>"
+
+
+def tokens_html(tokens: list[str], limit: int | None = None) -> str:
+    shown = list(tokens)[: limit or None]
+    return " ".join(token_html(t) for t in shown)
+
+
+def token_plain(token: str) -> str:
+    """A token for plain-text places (plot hovers, titles): marks visible, HTML escaped."""
+    out = []
+    for ch in token:
+        if ch == " ":
+            out.append("␣")
+        elif ch == "\n":
+            out.append("↵")
+        elif ch == "\t":
+            out.append("⇥")
+        elif unicodedata.category(ch).startswith("C"):
+            out.append(f"U+{ord(ch):04X}")
+        else:
+            out.append(ch)
+    return html.escape("".join(out) or "∅", quote=True)
+
+
+def md_text(text: str) -> str:
+    """Arbitrary text (titles, ids) escaped for Markdown and HTML."""
+    return "".join(
+        f"&#{ord(c)};" if c.isascii() and not c.isalnum() and c not in " .,:-_/()" else c
+        for c in html.unescape(text)
+    )
+
+
+def heading_words(tokens: list[str], n: int = 3) -> str:
+    """Up to n tokens made of letters and digits only, for titles (anything else is skipped)."""
+    words = [t.strip() for t in tokens if t.strip().isalnum()]
+    return ", ".join(words[:n])

@@ -1,0 +1,214 @@
+"""The site: its model, its files, and the pages in a real browser (file:// and http)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from generator.artifacts import load
+from generator.site.model import build_model
+from generator.site.text import token_html, token_plain
+
+HOSTILE = [
+    "<script>alert(1)</script>",
+    "|",
+    "a|b",
+    "**bold**",
+    "`code`",
+    "[x](y)",
+    "\n",
+    "\x02",
+    " dog",
+    "",
+]
+
+
+@pytest.mark.parametrize("token", HOSTILE)
+def test_token_html_leaves_no_markdown_or_html_syntax(token):
+    out = token_html(token)
+    inner = out[len('<code class="tok">') : -len("</code>")]
+    inner = re.sub(r'<span class="ws[^"]*"( title="U\+[0-9A-F]+")?>', "", inner).replace(
+        "</span>", ""
+    )
+    assert not re.search(r"[<>|*`\[\]\n]", inner), inner
+    assert "<" not in token_plain(token) and ">" not in token_plain(token)
+
+
+def test_model_has_every_page_type_and_no_page_per_feature(analyzed):
+    out, cfg = analyzed
+    arts = load(out)
+    model = build_model(arts)
+    paths = [p.path for p in model.pages]
+    assert paths[:4] == ["index.md", "sweep.md", "lookup.md", "method.md"]
+    for rid in arts.run_ids:
+        assert f"runs/{rid}/index.md" in paths
+        r = arts.run(rid)
+        for lv in (0, 1):  # every level-0 and level-1 family of 2+ features has a page
+            big = r.clusters[(r.clusters["level"] == lv) & (r.clusters["size"] >= 2)]["cluster"]
+            assert {f"runs/{rid}/L{lv}/c{c}.md" for c in big} <= set(paths)
+        assert not any(
+            p.startswith(f"runs/{rid}/L2/") for p in paths
+        )  # deeper levels live in parents
+    assert len(paths) < 4 + len(arts.run_ids) * (1 + 2 * len(arts.features))
+    assert set(model.figures) >= {"decoder-structure", "sweep-quality", "sweep-clusters"}
+
+
+def test_built_site_is_offline_and_light(rendered):
+    html_files = list(rendered.rglob("*.html"))
+    assert len(html_files) > 20
+    for f in html_files:
+        text = f.read_text()
+        assert not re.search(r'(src|href)="(https?:)?//', text), f  # no URL outside the site
+        assert "fonts.googleapis" not in text and "unpkg.com" not in text
+    assert (rendered / "assets" / "vendor" / "plotly.min.js").stat().st_size > 1_000_000
+    assert (rendered / "search" / "search_index.js").exists()  # offline search
+    biggest = max(f.stat().st_size for f in html_files)
+    assert biggest < 400_000, "figures belong in .js side files"
+    assert not list(rendered.rglob("*.md"))
+
+
+def test_hostile_tokens_are_text_in_the_built_pages(rendered):
+    pages = [p.read_text() for p in rendered.rglob("L*/c*.html")]
+    joined = "\n".join(pages)
+    assert (
+        "&#60;script&#62;alert&#40;1&#41;&#60;&#47;script&#62;" in joined
+        or "&lt;script&gt;alert(1)" in joined
+    )
+    assert "<script>alert(1)</script>" not in joined
+
+
+# ---------------------------------------------------------------------------------------
+# browser
+
+
+def _open(browser, url):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    problems, outside = [], []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.on("dialog", lambda d: (problems.append(f"dialog: {d.message}"), d.dismiss()))
+
+    def check(req):
+        if not (
+            req.url.startswith("file://")
+            or req.url.startswith("http://127.0.0.1")
+            or req.url.startswith("data:")
+            or req.url.startswith("blob:")
+        ):
+            outside.append(req.url)
+
+    page.on("request", check)
+    page.goto(url)
+    page.wait_for_load_state("load")
+    return page, problems, outside
+
+
+def _page_urls(rendered, base):
+    run = sorted(p for p in (rendered / "runs").iterdir() if p.is_dir())[0]
+    cluster = sorted((run / "L0").glob("c*.html"))[0]
+    rel = lambda p: p.relative_to(rendered).as_posix()  # noqa: E731
+    return {
+        "home": f"{base}/index.html",
+        "sweep": f"{base}/sweep.html",
+        "run": f"{base}/{rel(run / 'index.html')}",
+        "cluster": f"{base}/{rel(cluster)}",
+        "lookup": f"{base}/lookup.html",
+        "method": f"{base}/method.html",
+        "reading": f"{base}/reading.html",
+    }
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+@pytest.mark.parametrize("where", ["http", "file"])
+def test_every_page_type_loads_cleanly_and_plots_render(browser, rendered, site_server, where):
+    base = site_server if where == "http" else f"file://{rendered}"
+    for name, url in _page_urls(rendered, base).items():
+        page, problems, outside = _open(browser, url)
+        plots = page.locator(".saetax-plot")
+        for i in range(plots.count()):
+            page.wait_for_selector(
+                f".saetax-plot >> nth={i} >> xpath=self::*[@data-rendered='true']", timeout=20_000
+            )
+        if name == "run":  # the UMAP is a WebGL scatter: its canvas must hold a live GL context
+            has_gl = page.evaluate("""() => [...document.querySelectorAll('.saetax-plot canvas')]
+                .some(c => { const g = c.getContext('webgl') || c.getContext('webgl2'); return !!g && c.width > 0; })""")
+            assert has_gl, "no WebGL canvas drawn"
+            assert page.locator(".saetax-plot .main-svg").count() >= 2  # sunburst and map
+        assert problems == [], (name, where, problems)
+        assert outside == [], (name, where, outside)
+        page.close()
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_umap_hover_shows_a_feature_and_click_opens_its_family(browser, rendered, site_server):
+    page, problems, _ = _open(browser, _page_urls(rendered, site_server)["run"])
+    page.wait_for_selector(".saetax-plot[data-fig^='umap-'][data-rendered='true']", timeout=20_000)
+    xy = page.evaluate("""() => {
+        const el = [...document.querySelectorAll('.saetax-plot')].find(e => e.dataset.fig.startsWith('umap-'));
+        el.scrollIntoView({block: 'center'});
+        const fl = el._fullLayout, tr = el._fullData[0];
+        const box = el.querySelector('.nsewdrag').getBoundingClientRect();
+        return [box.left + fl.xaxis.d2p(tr.x[0]), box.top + fl.yaxis.d2p(tr.y[0])];
+    }""")
+    page.mouse.move(xy[0], xy[1])
+    umap = ".saetax-plot[data-fig^='umap-'] .hoverlayer .hovertext"
+    page.wait_for_selector(umap, timeout=5_000)
+    label = page.locator(umap).first.text_content()
+    assert re.search(r"feature \d+", label), label
+    with page.expect_navigation():
+        page.mouse.click(xy[0], xy[1])
+    assert re.search(r"/L\d+/c\d+\.html$", page.url), page.url
+    assert problems == []
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_feature_lookup_finds_a_feature_from_file(browser, rendered):
+    page, problems, outside = _open(browser, f"file://{rendered}/lookup.html")
+    page.fill("#saetax-feature", "3")
+    page.click("#saetax-find")
+    page.wait_for_selector("#saetax-result table", timeout=10_000)
+    text = page.inner_text("#saetax-result")
+    assert "Feature 3" in text and "L0 c" in text
+    assert page.locator("#saetax-result a").count() >= 2
+    page.fill("#saetax-feature", "99999")
+    page.click("#saetax-find")
+    assert "No feature 99999" in page.inner_text("#saetax-result")
+    assert problems == [] and outside == []
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+@pytest.mark.parametrize("where", ["http", "file"])
+def test_search_finds_a_family_by_one_of_its_tokens(browser, rendered, site_server, where):
+    base = site_server if where == "http" else f"file://{rendered}"
+    page, problems, outside = _open(browser, f"{base}/index.html")
+    page.click(".md-search__input")
+    page.keyboard.type("mountain", delay=20)  # Material listens to key events
+    page.wait_for_selector(".md-search-result__item a", timeout=15_000)
+    hrefs = page.eval_on_selector_all(".md-search-result__item a", "els => els.map(e => e.href)")
+    assert any(re.search(r"/L[01]/c\d+\.html", h) for h in hrefs), hrefs
+    assert problems == [] and outside == []
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_hostile_tokens_render_as_text_without_breaking_the_page(browser, rendered):
+    page_with = None
+    for f in sorted(rendered.rglob("L0/c*.html")):
+        if "alert&#40;1&#41;" in f.read_text():
+            page_with = f
+            break
+    assert page_with is not None, (
+        "the fixture's <script> feature should be listed on some family page"
+    )
+    page, problems, _ = _open(browser, f"file://{page_with}")
+    text = page.inner_text("article")
+    assert "<script>alert(1)</script>" in text
+    rows = page.locator("article table").last.locator("tbody tr")
+    cells = [rows.nth(i).locator("td").count() for i in range(rows.count())]
+    assert set(cells) == {4}, cells  # a '|' token did not split a table row
+    assert problems == []  # no alert dialog, no error
