@@ -59,6 +59,10 @@ class SaeConfig(Section):
             )
         if self.repo is not None and not self.hookpoint:
             raise ValueError("`hookpoint` is required with `repo` (e.g. `layers.3`)")
+        if self.repo is not None:
+            from generator.sources.sae import check_known_hookpoint
+
+            check_known_hookpoint(self.repo, self.hookpoint)
         return self
 
 
@@ -236,6 +240,11 @@ class SiteConfig(Section):
     description: str = ""
     page_levels: int = Field(2, ge=1, le=8)
     """Levels that get a page per cluster; deeper levels appear inside their parent's page."""
+    min_page_size: int = Field(3, ge=1)
+    """Clusters smaller than this get no page of their own: they are listed, with their
+    members, in their parent's page (level 0: in the run page)."""
+    max_pages_per_run: int = Field(1500, ge=1)
+    """At most this many cluster pages per run (coarsest levels and largest clusters first)."""
 
 
 class Config(Section):

@@ -9,6 +9,7 @@ never reach a top-k. Work is chunked so peak memory is `chunk_rows × vocab` flo
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -20,6 +21,7 @@ log = logging.getLogger(__name__)
 
 NormMode = Literal["gamma", "seed", "none"]
 JUNK_CLASSES = ("byte_fallback", "special", "whitespace", "non_ascii")
+_SPECIAL = re.compile(r"<\|[^|]*\|>|\[(unused\d+|[A-Z]{2,5})\]")
 
 
 @dataclass
@@ -102,7 +104,8 @@ def token_classes(lens: LensModel) -> dict[str, np.ndarray]:
     strings = lens.token_strings
     special = np.zeros(len(strings), bool)
     special[list(lens.special_ids)] = True
-    special |= np.array([s.startswith("<|") and s.endswith("|>") for s in strings])
+    # <|endoftext|>-style (GPT) and [CLS] / [unused12]-style (BERT) markers
+    special |= np.array([bool(_SPECIAL.fullmatch(s)) for s in strings])
     return {
         "byte_fallback": np.array(["\ufffd" in s for s in strings]),
         "special": special,

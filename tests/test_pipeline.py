@@ -126,6 +126,7 @@ def test_changing_one_rho_hits_the_cache_for_lens_pca_and_umap(tmp_path, sae_roo
         pca={"dims": [8]},
         sweep={"rho_sets": [[0.3, 0.7]], "hierarchy": ["nested"]},
     )
+    caplog.clear()  # only the second analysis counts
     with caplog.at_level(logging.INFO, logger="generator.cache"):
         pipeline.analyze(cfg2, tmp_path)
     hits = {
@@ -165,6 +166,7 @@ def test_an_interrupted_analysis_keeps_old_artifacts_and_resumes(
     assert artifacts.load(tmp_path).run_ids == before  # the previous set is intact and readable
     assert not list((tmp_path / "cache" / "run").glob(".*"))  # no half-written cache entry
     monkeypatch.setattr(pipeline, "fit_run", real_fit)
+    caplog.clear()
     with caplog.at_level(logging.INFO, logger="generator.cache"):
         pipeline.analyze(cfg2, tmp_path)
     run_misses = [r for r in caplog.records if r.getMessage().startswith("cache miss: run")]

@@ -8,7 +8,7 @@ import pytest
 
 from generator.artifacts import load
 from generator.site.model import build_model
-from generator.site.text import token_html, token_plain
+from generator.site.text import token_html, token_plain, tokens_html
 
 HOSTILE = [
     "<script>alert(1)</script>",
@@ -27,12 +27,15 @@ HOSTILE = [
 @pytest.mark.parametrize("token", HOSTILE)
 def test_token_html_leaves_no_markdown_or_html_syntax(token):
     out = token_html(token)
-    inner = out[len('<code class="tok">') : -len("</code>")]
+    assert re.fullmatch(r'<code class="tok( lsp)?">.*</code>', out, re.S)
+    inner = re.sub(r'^<code class="tok( lsp)?">', "", out)[: -len("</code>")]
     inner = re.sub(r'<span class="ws[^"]*"( title="U\+[0-9A-F]+")?>', "", inner).replace(
         "</span>", ""
     )
     assert not re.search(r"[<>|*`\[\]\n]", inner), inner
     assert "<" not in token_plain(token) and ">" not in token_plain(token)
+    compact = tokens_html([token, "x"])[len('<code class="toks">') : -len("</code>")]
+    assert not re.search(r"[<>|*`\[\]\n]", compact) and compact.count(" ") == 1  # one separator
 
 
 def test_model_has_every_page_type_and_no_page_per_feature(analyzed):
@@ -44,8 +47,10 @@ def test_model_has_every_page_type_and_no_page_per_feature(analyzed):
     for rid in arts.run_ids:
         assert f"runs/{rid}/index.md" in paths
         r = arts.run(rid)
-        for lv in (0, 1):  # every level-0 and level-1 family of 2+ features has a page
-            big = r.clusters[(r.clusters["level"] == lv) & (r.clusters["size"] >= 2)]["cluster"]
+        for lv in (0, 1):  # every level-0 and level-1 family of min_page_size+ features has a page
+            big = r.clusters[
+                (r.clusters["level"] == lv) & (r.clusters["size"] >= model.options.min_page_size)
+            ]["cluster"]
             assert {f"runs/{rid}/L{lv}/c{c}.md" for c in big} <= set(paths)
         assert not any(
             p.startswith(f"runs/{rid}/L2/") for p in paths
@@ -212,3 +217,16 @@ def test_hostile_tokens_render_as_text_without_breaking_the_page(browser, render
     cells = [rows.nth(i).locator("td").count() for i in range(rows.count())]
     assert set(cells) == {4}, cells  # a '|' token did not split a table row
     assert problems == []  # no alert dialog, no error
+
+
+def test_every_relative_link_in_the_built_site_resolves(rendered):
+    broken = []
+    for page in rendered.rglob("*.html"):
+        if page.name == "404.html":  # MkDocs writes it with root-absolute links for web servers
+            continue
+        for href in re.findall(r'href="([^"#?]+)', page.read_text()):
+            if re.match(r"^[a-z]+:", href):
+                continue
+            if not (page.parent / href).resolve().exists():
+                broken.append((page.relative_to(rendered).as_posix(), href))
+    assert broken == [], broken[:10]

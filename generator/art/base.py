@@ -107,8 +107,6 @@ class BlockART:
     """Common machinery of the compiled ART modules (use FuzzyART or CosineART)."""
 
     PARAMS: ClassVar[tuple[Param, ...]] = ()
-    _kind: ClassVar[int] = -1
-    _op: ClassVar[int] = -1
 
     # ---------------------------------------------------------------- parameters
     @classmethod

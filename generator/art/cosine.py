@@ -43,8 +43,6 @@ class CosineART(BlockART):
             help="learning rate of the prototype's moving average (1 = follow the last sample)",
         ),
     )
-    _kind = K.KIND_COSINE
-    _op = K.DOT
 
     def __init__(
         self,

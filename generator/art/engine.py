@@ -234,18 +234,27 @@ def run_sequence(
     return out
 
 
+def _group_indices(keys: np.ndarray) -> dict[int, np.ndarray]:
+    """Ascending positions of each distinct key (one stable sort, not a scan per key)."""
+    order = np.argsort(keys, kind="stable")
+    uniq, starts = np.unique(keys[order], return_index=True)
+    return {int(k): order[a:b] for k, a, b in zip(uniq, starts, list(starts[1:]) + [len(keys)])}
+
+
 def run_nested(
     state: State, X: np.ndarray, parents: np.ndarray, rule: Rule, scorer: Scorer | None = None
 ) -> Trace:
     """A parent-constrained pass: each parent's samples only see that parent's categories."""
     n = len(X)
     out = Trace.empty(n)
-    groups, first = np.unique(parents, return_index=True)
+    rows_of = _group_indices(parents)
+    cats_of = _group_indices(state.parent[: state.n_cat])
+    first = {g: int(r[0]) for g, r in rows_of.items()}
     founders: list[tuple[int, int, int]] = []  # (position, group index, local id)
     group_states: list[tuple[np.ndarray, State, np.ndarray]] = []
-    for gi, g in enumerate(groups[np.argsort(first)]):
-        rows = np.flatnonzero(parents == g)
-        cats = np.flatnonzero(state.parent[: state.n_cat] == g)
+    for gi, g in enumerate(sorted(rows_of, key=first.__getitem__)):
+        rows = rows_of[g]
+        cats = cats_of.get(g, np.zeros(0, np.int64))
         sub = state.subset(cats)
         tr = run_sequence(sub, np.ascontiguousarray(X[rows]), parents[rows], rule, scorer)
         out.match[rows], out.margin[rows], out.created[rows] = tr.match, tr.margin, tr.created

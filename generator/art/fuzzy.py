@@ -35,8 +35,6 @@ class FuzzyART(BlockART):
             help="learning rate (1 = fast learning)",
         ),
     )
-    _kind = K.KIND_FUZZY
-    _op = K.MINSUM
 
     def __init__(
         self,

@@ -116,29 +116,60 @@ def _parents(r: RunArtifacts) -> dict[str, int]:
 
 
 def sunburst(
-    r: RunArtifacts, pages: dict[int, dict[int, str]], max_levels: int = 3
+    r: RunArtifacts,
+    pages: dict[int, dict[int, str]],
+    max_levels: int = 3,
+    top: tuple[int, ...] = (40, 12, 8),
 ) -> dict[str, Any]:
-    """The taxonomy as a sunburst: click a sector to drill into it."""
+    """The taxonomy as a sunburst (click a sector to drill in). Only the largest families
+    of each level are drawn; the rest of a parent's children become one "other" sector."""
     import plotly.graph_objects as go
 
     c = r.clusters[r.clusters["level"] < max_levels]
-    ids = [f"L{lv}c{cl}" for lv, cl in zip(c["level"], c["cluster"])]
-    parents = ["" if lv == 0 else f"L{lv - 1}c{p}" for lv, p in zip(c["level"], c["parent"])]
-    labels = [f"c{cl}: {_toks(t, 2)}" for cl, t in zip(c["cluster"], c["tokens"])]
-    hover = [
-        f"level {lv} cluster {cl}<br>{size} features<br>{_toks(t, 6)}"
-        for lv, cl, size, t in zip(c["level"], c["cluster"], c["size"], c["tokens"])
-    ]
+    ids, parents, labels, values, hover = [], [], [], [], []
+    by_parent: dict[tuple[int, int], list[Any]] = {}
+    for row in c.sort_values(["size", "cluster"], ascending=[False, True]).itertuples():
+        by_parent.setdefault((int(row.level), int(row.parent)), []).append(row)
+
+    def add(level: int, parent_key: int, parent_id: str) -> None:
+        kids = by_parent.get((level, parent_key), [])
+        keep, rest = kids[: top[min(level, len(top) - 1)]], kids[top[min(level, len(top) - 1)] :]
+        for row in keep:
+            sid = f"L{level}c{row.cluster}"
+            ids.append(sid)
+            parents.append(parent_id)
+            labels.append(f"c{row.cluster}: {_toks(row.tokens, 2)}")
+            values.append(int(row.size))
+            hover.append(
+                f"level {level} cluster {row.cluster}<br>{row.size} features<br>{_toks(row.tokens, 6)}"
+            )
+            if level + 1 < max_levels:
+                add(level + 1, int(row.cluster), sid)
+        if rest and level > 0:  # at level 0 the caption says only the largest are drawn
+            ids.append(f"{parent_id}-other")
+            parents.append(parent_id)
+            labels.append(f"{len(rest)} smaller")
+            values.append(int(sum(x.size for x in rest)))
+            hover.append(f"{len(rest)} smaller families, {sum(x.size for x in rest)} features")
+
+    add(0, -1, "all")
+    shown = sum(v for v, p in zip(values, parents) if p == "all")
+    n0 = len(by_parent.get((0, -1), []))
+    ids.insert(0, "all")
+    parents.insert(0, "")
+    labels.insert(0, f"{min(n0, top[0])} largest of {n0} families")
+    values.insert(0, shown)
+    hover.insert(0, f"the {min(n0, top[0])} largest level-0 families ({shown} features)")
     fig = go.Figure(
         go.Sunburst(
             ids=ids,
             parents=parents,
             labels=labels,
-            values=c["size"].tolist(),
+            values=values,
             branchvalues="total",
             hovertext=hover,
             hoverinfo="text",
-            maxdepth=2,
+            maxdepth=3,
             insidetextorientation="radial",
         )
     )

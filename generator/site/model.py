@@ -32,7 +32,7 @@ class SiteOptions:
     title: str = "SAE feature taxonomy"
     description: str = ""
     page_levels: int = 2
-    min_page_size: int = 2
+    min_page_size: int = 3
     max_pages_per_run: int = 1500
     members_shown: int = 50
     tokens_shown: int = 8
@@ -56,7 +56,7 @@ def options_from(manifest: dict[str, Any]) -> SiteOptions:
         title=site.get("title", SiteOptions.title),
         description=site.get("description", ""),
         page_levels=site.get("page_levels", 2),
-        min_page_size=site.get("min_page_size", 2),
+        min_page_size=site.get("min_page_size", 3),
         max_pages_per_run=site.get("max_pages_per_run", 1500),
         members_shown=cfg.get("interpret", {}).get("members_shown", 50),
     )
@@ -222,6 +222,11 @@ def run_page(
         _cluster_row(row, opts, _link(path, paged.get(0, {}).get(int(row.cluster))))
         for row in level0.itertuples()
     ]
+    small = {row["cluster"] for row in rows if row["link"] is None}
+    a = r.assignments[r.assignments["level_0"].isin(small)]
+    ids = a.groupby("level_0")["feature"].agg(lambda f: sorted(f.tolist())).to_dict()
+    for row in rows:  # families without a page list their members here
+        row["member_ids"] = ids.get(row["cluster"], [])
     sun_id, umap_id = f"sunburst-{r.run_id}", f"umap-{r.run_id}"
     figs[sun_id] = figures.sunburst(
         r, {lv: {k: html_path(v) for k, v in d.items()} for lv, d in paged.items()}
@@ -246,89 +251,109 @@ def _link(from_md: str, to_md: str | None) -> str | None:
     return None if to_md is None else rel(from_md, to_md)
 
 
+class RunIndex:
+    """One run's clusters and members arranged for fast page building (built once)."""
+
+    def __init__(self, r: RunArtifacts, opts: SiteOptions):
+        self.r, self.opts = r, opts
+        a = r.assignments
+        self.L = r.meta["n_levels"]
+        self.feature = a["feature"].to_numpy()
+        self.labels = np.stack([a[f"level_{k}"].to_numpy() for k in range(self.L)], axis=1)
+        self.cos = np.stack([a[f"cos_{k}"].to_numpy() for k in range(self.L)], axis=1)
+        self.match = np.stack([a[f"match_{k}"].to_numpy() for k in range(self.L)], axis=1)
+        self.created = np.stack([a[f"created_{k}"].to_numpy() for k in range(self.L)], axis=1)
+        self.rows = {(int(row.level), int(row.cluster)): row for row in r.clusters.itertuples()}
+        self.children: dict[tuple[int, int], list[Any]] = {}
+        for row in sorted(self.rows.values(), key=lambda x: (-x.size, x.cluster)):
+            if row.level > 0:
+                self.children.setdefault((int(row.level) - 1, int(row.parent)), []).append(row)
+        # per level: members sorted by cluster, then centrality (most central first), then id
+        self._order, self._start = [], []
+        for k in range(self.L):
+            order = np.lexsort((self.feature, -self.cos[:, k], self.labels[:, k]))
+            sorted_labels = self.labels[order, k]
+            n_c = int(sorted_labels.max()) + 1 if len(sorted_labels) else 0
+            self._order.append(order)
+            self._start.append(np.searchsorted(sorted_labels, np.arange(n_c + 1)))
+
+    def members(self, level: int, cluster: int) -> np.ndarray:
+        """Row positions of a cluster's members, most central first."""
+        idx = self._order[level][self._start[level][cluster] : self._start[level][cluster + 1]]
+        return idx
+
+    def member_rows(
+        self, idx: np.ndarray, level: int, feat_tokens: dict[int, list[str]]
+    ) -> list[dict[str, Any]]:
+        return [
+            {
+                "feature": int(self.feature[i]),
+                "tokens": feat_tokens[int(self.feature[i])][:6],
+                "cos": float(self.cos[i, level]),
+                "founder": bool(self.created[i, level]),
+                "match": None if self.created[i, level] else float(self.match[i, level]),
+            }
+            for i in idx
+        ]
+
+
 def cluster_pages(
     r: RunArtifacts,
     paged: dict[int, dict[int, str]],
     opts: SiteOptions,
     feat_tokens: dict[int, list[str]],
 ) -> list[Page]:
-    c = r.clusters
-    by_key = {(int(row.level), int(row.cluster)): row for row in c.itertuples()}
-    children: dict[tuple[int, int], list[Any]] = {}
-    for row in c.itertuples():
-        if row.level > 0:
-            children.setdefault((int(row.level) - 1, int(row.parent)), []).append(row)
-    a = r.assignments
-    L = r.meta["n_levels"]
-    out = []
-    for lv, d in paged.items():
-        groups = a.groupby(f"level_{lv}")
-        for cl, path in d.items():
-            row = by_key[(lv, cl)]
-            out.append(
-                Page(
-                    path,
-                    "cluster.md.j2",
-                    f"{r.run_id} · L{lv} c{cl}",
-                    cluster_context(
-                        r,
-                        row,
-                        by_key,
-                        children,
-                        paged,
-                        groups.get_group(cl),
-                        opts,
-                        feat_tokens,
-                        path,
-                        L,
-                    ),
-                )
-            )
-    return out
+    ix = RunIndex(r, opts)
+    return [
+        Page(
+            path,
+            "cluster.md.j2",
+            f"{r.run_id} · L{lv} c{cl}",
+            cluster_context(ix, lv, cl, paged, feat_tokens, path),
+        )
+        for lv, d in paged.items()
+        for cl, path in d.items()
+    ]
 
 
 def cluster_context(
-    r, row, by_key, children, paged, members: pd.DataFrame, opts, feat_tokens, path, L
+    ix: RunIndex,
+    lv: int,
+    cl: int,
+    paged: dict[int, dict[int, str]],
+    feat_tokens: dict[int, list[str]],
+    path: str,
 ) -> dict[str, Any]:
-    lv, cl = int(row.level), int(row.cluster)
+    r, opts, row = ix.r, ix.opts, ix.rows[(lv, cl)]
     crumbs = []
     p_lv, p_cl = lv - 1, int(row.parent)
     while p_lv >= 0:
         crumbs.insert(
             0, {"level": p_lv, "cluster": p_cl, "link": _link(path, paged.get(p_lv, {}).get(p_cl))}
         )
-        p_cl = int(by_key[(p_lv, p_cl)].parent)
+        p_cl = int(ix.rows[(p_lv, p_cl)].parent)
         p_lv -= 1
-    kids = sorted(children.get((lv, cl), []), key=lambda k: (-k.size, k.cluster))
     kid_rows = []
-    for k in kids:
+    for k in ix.children.get((lv, cl), []):
         kr = _cluster_row(k, opts, _link(path, paged.get(lv + 1, {}).get(int(k.cluster))))
         kr["members"], kr["grandchildren"] = [], []
-        if kr["link"] is None and lv + 1 < L:  # deeper levels live inside this page
-            sub = members[members[f"level_{lv + 1}"] == k.cluster].sort_values(
-                f"cos_{lv + 1}", ascending=False
+        if kr["link"] is None:  # deeper levels live inside this page
+            kr["members"] = ix.member_rows(
+                ix.members(lv + 1, int(k.cluster))[:10], lv + 1, feat_tokens
             )
-            kr["members"] = _members(sub.head(10), lv + 1, feat_tokens, opts)
             kr["grandchildren"] = [
                 _cluster_row(g, opts, None)
-                for g in sorted(
-                    children.get((lv + 1, int(k.cluster)), []), key=lambda g: (-g.size, g.cluster)
-                )[:20]
+                for g in ix.children.get((lv + 1, int(k.cluster)), [])[:20]
             ]
         kid_rows.append(kr)
-    sibs = [
-        s
-        for s in (
-            children.get((lv - 1, int(row.parent)), [])
-            if lv > 0
-            else [x for (xl, _), x in by_key.items() if xl == 0]
+    if lv > 0:
+        sibs = [s for s in ix.children.get((lv - 1, int(row.parent)), []) if int(s.cluster) != cl]
+    else:
+        sibs = sorted(
+            (x for (xl, xc), x in ix.rows.items() if xl == 0 and xc != cl),
+            key=lambda x: (-x.size, x.cluster),
         )
-        if int(s.cluster) != cl
-    ]
-    sibs = sorted(sibs, key=lambda s: (-s.size, s.cluster))[:20]
-    top = members.sort_values([f"cos_{lv}", "feature"], ascending=[False, True]).head(
-        opts.members_shown
-    )
+    members = ix.members(lv, cl)
     return {
         "run_id": r.run_id,
         "run_link": rel(path, f"{run_dir(r.run_id)}/index.md"),
@@ -337,35 +362,14 @@ def cluster_context(
         "global_overlap": float(row.global_overlap),
         "crumbs": crumbs,
         "children": kid_rows,
-        "child_level": lv + 1 if lv + 1 < L else None,
+        "child_level": lv + 1 if lv + 1 < ix.L else None,
         "siblings": [
-            _cluster_row(s, opts, _link(path, paged.get(lv, {}).get(int(s.cluster)))) for s in sibs
+            _cluster_row(s, opts, _link(path, paged.get(lv, {}).get(int(s.cluster))))
+            for s in sibs[:20]
         ],
-        "members": _members(top, lv, feat_tokens, opts),
+        "members": ix.member_rows(members[: opts.members_shown], lv, feat_tokens),
         "n_members": int(len(members)),
     }
-
-
-def _members(
-    df: pd.DataFrame, lv: int, feat_tokens: dict[int, list[str]], opts: SiteOptions
-) -> list[dict[str, Any]]:
-    out = []
-    for f, cos, match, created in zip(
-        df["feature"].tolist(),
-        df[f"cos_{lv}"].tolist(),
-        df[f"match_{lv}"].tolist(),
-        df[f"created_{lv}"].tolist(),
-    ):
-        out.append(
-            {
-                "feature": int(f),
-                "tokens": feat_tokens[int(f)][:6],
-                "cos": float(cos),
-                "match": None if created else float(match),
-                "founder": bool(created),
-            }
-        )
-    return out
 
 
 def home_page(

@@ -14,6 +14,7 @@ import unicodedata
 
 # characters drawn as a visible mark; the mark comes from CSS (`.ws-*::before`)
 _MARKS = {" ": "sp", "\n": "nl", "\t": "tab", "\r": "cr"}
+_MARK_CHARS = {" ": "␣", "\n": "↵", "\t": "⇥", "\r": "␍"}
 
 
 def _char(ch: str) -> str:
@@ -28,27 +29,48 @@ def _char(ch: str) -> str:
 
 
 def token_html(token: str) -> str:
-    """One token as inline HTML, safe inside Markdown tables and HTML."""
+    """One token as inline HTML, safe inside Markdown tables and HTML.
+
+    The common case, one leading space (`" dog"`), is a class rather than a span, which
+    keeps pages with thousands of tokens light to build and to index."""
     if token == "":
         return '<code class="tok"><span class="ws ctl">∅</span></code>'
-    return '<code class="tok">' + "".join(_char(ch) for ch in token) + "</code>"
+    cls = "tok"
+    if len(token) > 1 and token[0] == " " and token[1] != " ":
+        cls, token = "tok lsp", token[1:]
+    return f'<code class="{cls}">' + "".join(_char(ch) for ch in token) + "</code>"
 
 
 def tokens_html(tokens: list[str], limit: int | None = None) -> str:
+    """A list of tokens in one element: marks are literal characters, so a real space only
+    ever separates two tokens (one element per list keeps big tables fast to build)."""
     shown = list(tokens)[: limit or None]
-    return " ".join(token_html(t) for t in shown)
+    return '<code class="toks">' + " ".join(_compact(t) for t in shown) + "</code>"
+
+
+def _compact(token: str) -> str:
+    if token == "":
+        return "∅"
+    out = []
+    for ch in token:
+        cat = unicodedata.category(ch)
+        if ch in _MARK_CHARS:
+            out.append(_MARK_CHARS[ch])
+        elif cat in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp") or (cat == "Zs" and ch != " "):
+            out.append(f"U+{ord(ch):04X}")
+        elif ch.isascii() and not ch.isalnum():
+            out.append(f"&#{ord(ch)};")
+        else:
+            out.append(ch)
+    return "".join(out)
 
 
 def token_plain(token: str) -> str:
     """A token for plain-text places (plot hovers, titles): marks visible, HTML escaped."""
     out = []
     for ch in token:
-        if ch == " ":
-            out.append("␣")
-        elif ch == "\n":
-            out.append("↵")
-        elif ch == "\t":
-            out.append("⇥")
+        if ch in _MARK_CHARS:
+            out.append(_MARK_CHARS[ch])
         elif unicodedata.category(ch).startswith("C"):
             out.append(f"U+{ord(ch):04X}")
         else:

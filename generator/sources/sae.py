@@ -22,6 +22,31 @@ log = logging.getLogger(__name__)
 
 PLAIN_SUFFIXES = (".safetensors", ".npy", ".npz")
 
+# Hookpoint spellings of well-known SAE repos, checked before anything is downloaded.
+KNOWN_SAE_REPOS: dict[str, tuple[str, str]] = {
+    "EleutherAI/sae-pythia-70m-32k": (
+        r"layers\.[0-5](\.mlp|\.attention)?",
+        "layers.N, layers.N.mlp or layers.N.attention (N = 0-5)",
+    ),
+    "EleutherAI/sae-pythia-70m-deduped-32k": (
+        r"layers\.[0-5](\.mlp|\.attention)?",
+        "layers.N, layers.N.mlp or layers.N.attention (N = 0-5)",
+    ),
+    "EleutherAI/sae-pythia-410m-65k": (
+        r"layers\.([0-9]|1[0-9]|2[0-3])\.mlp",
+        "layers.N.mlp (N = 0-23); there is no layers.N",
+    ),
+}
+
+
+def check_known_hookpoint(repo: str, hookpoint: str | None) -> None:
+    """Reject a hookpoint a well-known repo does not have, without touching the network."""
+    import re
+
+    known = KNOWN_SAE_REPOS.get(repo)
+    if known and hookpoint is not None and not re.fullmatch(known[0], hookpoint):
+        raise SourceError(f"hookpoint {hookpoint!r} does not exist in {repo}; it has {known[1]}.")
+
 
 @dataclass(frozen=True)
 class SaeIdentity:

