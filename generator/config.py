@@ -243,8 +243,10 @@ class SiteConfig(Section):
     min_page_size: int = Field(3, ge=1)
     """Clusters smaller than this get no page of their own: they are listed, with their
     members, in their parent's page (level 0: in the run page)."""
-    max_pages_per_run: int = Field(1500, ge=1)
-    """At most this many cluster pages per run (coarsest levels and largest clusters first)."""
+    max_cluster_pages: int = Field(2500, ge=1)
+    """At most this many cluster pages in the whole site, shared equally by the runs
+    (coarsest levels and largest clusters first); it bounds the build time (about 30 ms a
+    page) and the site's size."""
 
 
 class Config(Section):

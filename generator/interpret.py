@@ -45,11 +45,29 @@ def differential_tokens(
     mode: NormMode,
     k: int,
     device: str = "cpu",
+    singles: Any = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(cluster means, top token ids, scores) of mean(members) − global mean."""
+    """(cluster means, top token ids, scores) of mean(members) − global mean.
+
+    `singles` (a LensTable of every feature's own differential direction) answers the
+    one-member clusters, which at fine levels are most of them, without a second lens pass.
+    """
     means = metrics.cluster_means(W_sel, labels, n_clusters)
-    table = lens_topk((means - global_mean).astype(np.float32), lens, mode, k, device=device)
-    return means, table.top_ids, table.top_logits
+    size = np.bincount(labels, minlength=n_clusters)
+    todo = np.flatnonzero(size != 1) if singles is not None else np.arange(n_clusters)
+    ids = np.empty((n_clusters, k), np.int32)
+    scores = np.empty((n_clusters, k), np.float32)
+    if len(todo):
+        table = lens_topk(
+            (means[todo] - global_mean).astype(np.float32), lens, mode, k, device=device
+        )
+        ids[todo], scores[todo] = table.top_ids, table.top_logits
+    if singles is not None:
+        one = np.flatnonzero(size == 1)
+        member = np.empty(n_clusters, np.int64)
+        member[labels] = np.arange(len(labels))  # the (only) member of a one-member cluster
+        ids[one], scores[one] = singles.top_ids[member[one]], singles.top_logits[member[one]]
+    return means, ids, scores
 
 
 def interpret_run(
@@ -65,10 +83,15 @@ def interpret_run(
     """Tokens and metrics of every cluster at every level of one run."""
     out = []
     L = result.labels.shape[1]
+    singles = None
+    if any(np.any(np.bincount(result.labels[:, lv]) == 1) for lv in range(L)):
+        singles = lens_topk((W_sel - global_mean).astype(np.float32), lens, mode, k, device=device)
     for lv in range(L):
         lab = result.labels[:, lv]
         C = result.n_clusters[lv]
-        means, ids, scores = differential_tokens(W_sel, lab, C, global_mean, lens, mode, k, device)
+        means, ids, scores = differential_tokens(
+            W_sel, lab, C, global_mean, lens, mode, k, device, singles
+        )
         size = np.bincount(lab, minlength=C)
         parent = result.parents[lv]
         children = (

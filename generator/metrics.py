@@ -34,38 +34,68 @@ def gini(sizes: np.ndarray) -> float:
 
 
 def cluster_means(X: np.ndarray, labels: np.ndarray, n_clusters: int) -> np.ndarray:
-    """Mean row of each cluster (n_clusters, d)."""
+    """Mean row of each cluster (n_clusters, d), summed in float64 after one sort."""
+    order = np.argsort(labels, kind="stable")
+    sorted_labels = labels[order]
+    present, starts = np.unique(sorted_labels, return_index=True)
     sums = np.zeros((n_clusters, X.shape[1]))
-    np.add.at(sums, labels, X)
+    sums[present] = np.add.reduceat(X[order], starts, axis=0, dtype=np.float64)
     counts = np.bincount(labels, minlength=n_clusters).astype(np.float64)
     return sums / np.maximum(counts, 1)[:, None]
 
 
-def member_cosines(X: np.ndarray, labels: np.ndarray, means: np.ndarray) -> np.ndarray:
+def member_cosines(
+    X: np.ndarray, labels: np.ndarray, means: np.ndarray, chunk: int = 8192
+) -> np.ndarray:
     """Cosine of each member to its cluster's mean direction (the member's centrality)."""
-    return np.clip(np.einsum("ij,ij->i", unit(X), unit(means)[labels]), -1.0, 1.0)
-
-
-def jaccard(a: set[Any], b: set[Any]) -> float:
-    return len(a & b) / len(a | b) if a or b else 0.0
+    M = unit(means)
+    out = np.empty(len(X))
+    for start in range(0, len(X), chunk):
+        x = unit(X[start : start + chunk])
+        out[start : start + chunk] = np.einsum("ij,ij->i", x, M[labels[start : start + chunk]])
+    return np.clip(out, -1.0, 1.0)
 
 
 def distinctiveness(
-    token_sets: list[set[int]], parents: np.ndarray, global_tokens: set[int]
+    token_sets: list[set[int]],
+    parents: np.ndarray,
+    global_tokens: set[int],
+    max_siblings: int = 500,
+    seed: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per cluster: 1 − mean Jaccard with its siblings, and overlap with the global top tokens."""
+    """Per cluster: 1 − mean Jaccard overlap of its top tokens with its siblings' (a seeded
+    sample of `max_siblings` siblings in big families), and its overlap with the global
+    top tokens. Overlaps come from one sparse product per family, not a loop over pairs."""
+    from scipy import sparse
+
     n = len(token_sets)
     distinct = np.ones(n)
-    glob = np.zeros(n)
-    by_parent: dict[int, list[int]] = {}
+    sizes = np.array([len(t) for t in token_sets], dtype=np.float64)
+    vocab = {t: i for i, t in enumerate(sorted({t for ts in token_sets for t in ts}))}
+    rows = np.repeat(np.arange(n), sizes.astype(int))
+    cols = np.array([vocab[t] for ts in token_sets for t in sorted(ts)], dtype=np.int64)
+    T = sparse.csr_matrix((np.ones(len(cols)), (rows, cols)), shape=(n, max(len(vocab), 1)))
+    rng = np.random.default_rng(seed)
+    groups: dict[int, list[int]] = {}
     for c, p in enumerate(parents.tolist()):
-        by_parent.setdefault(p, []).append(c)
-    for sibs in by_parent.values():
-        for c in sibs:
-            others = [jaccard(token_sets[c], token_sets[o]) for o in sibs if o != c]
-            distinct[c] = 1.0 - float(np.mean(others)) if others else 1.0
-    for c in range(n):
-        glob[c] = len(token_sets[c] & global_tokens) / max(len(token_sets[c]), 1)
+        groups.setdefault(p, []).append(c)
+    for sibs in groups.values():
+        if len(sibs) < 2:
+            continue
+        members = np.array(sibs)
+        ref = (
+            members
+            if len(members) <= max_siblings + 1
+            else np.sort(rng.choice(members, max_siblings + 1, replace=False))
+        )
+        inter = (T[members] @ T[ref].T).toarray()  # (members, ref) shared tokens
+        union = sizes[members][:, None] + sizes[ref][None, :] - inter
+        jac = np.where(union > 0, inter / np.maximum(union, 1), 0.0)
+        self_mask = members[:, None] == ref[None, :]
+        jac[self_mask] = 0.0
+        n_other = len(ref) - self_mask.sum(axis=1)
+        distinct[members] = 1.0 - jac.sum(axis=1) / np.maximum(n_other, 1)
+    glob = np.array([len(ts & global_tokens) / max(len(ts), 1) for ts in token_sets])
     return distinct, glob
 
 

@@ -319,7 +319,7 @@ def stage_interpret(
         from generator.lens import lens_topk
 
         lens = ctx.lens()
-        global_mean = ctx.W.astype(np.float64).mean(axis=0)
+        global_mean = ctx.W.mean(axis=0, dtype=np.float64)
         g = lens_topk(
             global_mean[None].astype(np.float32),
             lens,

@@ -99,3 +99,14 @@ def test_render_without_artifacts_and_missing_config(tmp_path):
 def test_serve_without_a_site(tmp_path):
     r = CliRunner().invoke(main, ["serve", "-o", str(tmp_path)])
     assert r.exit_code == 2 and "no site at" in r.output
+
+
+def test_render_with_a_relative_out_folder(analyzed, tmp_path, monkeypatch):
+    import shutil
+
+    out, _ = analyzed
+    shutil.copytree(out / "artifacts", tmp_path / "rel" / "artifacts")
+    monkeypatch.chdir(tmp_path)
+    r = CliRunner().invoke(main, ["render", "-o", "rel"], catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "rel" / "site" / "index.html").is_file()

@@ -68,6 +68,7 @@ def environment():
             "f3": _fmt("{:.3f}"),
             "html_link": _html_link,
             "heading": lambda ts, n=3: text.heading_words(list(ts), n),
+            "members": text.members_block,
         }
     )
     return env
@@ -164,20 +165,28 @@ def render_site(out_dir: Path, *, strict: bool = True) -> Path:
     """OUT/artifacts → OUT/site (atomic swap). Returns the site folder."""
     from generator.errors import SaetaxError
 
-    out_dir = Path(out_dir)
+    out_dir = Path(out_dir).resolve()  # mkdocs resolves relative paths against its config file
     t0 = time.perf_counter()
     try:
         arts = load(out_dir)
     except ValueError as e:
         raise SaetaxError(str(e)) from None
     model = build_model(arts)
+    t_model = time.perf_counter()
     work = Path(tempfile.mkdtemp(prefix=".site-build-", dir=out_dir))
     try:
         docs_dir, site_dir = work / "docs", work / "site"
         copy_static(docs_dir, arts.root)
         render_markdown(model, docs_dir)
         write_mkdocs_yml(model, work / "mkdocs.yml", docs_dir, site_dir, strict)
+        t_md = time.perf_counter()
         mkdocs_build(work / "mkdocs.yml")
+        log.info(
+            "site model %.1f s, markdown %.1f s, mkdocs %.1f s",
+            t_model - t0,
+            t_md - t_model,
+            time.perf_counter() - t_md,
+        )
         final = out_dir / "site"
         old = out_dir / f".site-old-{os.getpid()}"
         if final.exists():

@@ -36,75 +36,43 @@ def _palette_value(ids: np.ndarray) -> np.ndarray:
     return ((np.asarray(ids, dtype=np.float64) * GOLDEN) % 1.0).astype(np.float32)
 
 
-def umap_scatter(
-    r: RunArtifacts, features: pd.DataFrame, pages: dict[int, dict[int, str]]
-) -> dict[str, Any]:
-    """All clustered features on the UMAP plane, coloured by cluster at a chosen level."""
-    import plotly.graph_objects as go
-
-    a = r.assignments.merge(
-        features[["feature", "umap_x", "umap_y", "top_tokens"]], on="feature", how="left"
-    )
-    L = r.meta["n_levels"]
-    labels = np.stack([a[f"level_{k}"].to_numpy() for k in range(L)], axis=1)
-    text = [f"feature {f}<br>{_toks(t, 5)}" for f, t in zip(a["feature"].tolist(), a["top_tokens"])]
-    custom = np.concatenate([a["feature"].to_numpy()[:, None], labels], axis=1).astype(np.int32)
-    fig = go.Figure(
-        go.Scattergl(
-            x=a["umap_x"].to_numpy(np.float32),
-            y=a["umap_y"].to_numpy(np.float32),
-            mode="markers",
-            marker={
-                "size": 4,
-                "color": _palette_value(labels[:, 0]),
-                "colorscale": "Turbo",
-                "cmin": 0,
-                "cmax": 1,
-                "opacity": 0.8,
-            },
-            text=text,
-            customdata=custom,
-            hovertemplate="%{text}<br>cluster L0 %{customdata[1]}<extra></extra>",
-        )
-    )
-    buttons = [
-        {
-            "label": f"level {k}",
-            "method": "restyle",
-            "args": [
-                {
-                    "marker.color": [_palette_value(labels[:, k]).tolist()],
-                    "hovertemplate": f"%{{text}}<br>cluster L{k} %{{customdata[{k + 1}]}}<extra></extra>",
-                }
-            ],
-        }
-        for k in range(L)
-    ]
-    fig.update_layout(
-        height=560,
-        margin={"l": 10, "r": 10, "t": 40, "b": 10},
-        dragmode="pan",
-        xaxis={"visible": False},
-        yaxis={"visible": False, "scaleanchor": "x"},
-        updatemenus=[
-            {
-                "type": "buttons",
-                "direction": "right",
-                "x": 0,
-                "y": 1.08,
-                "xanchor": "left",
-                "buttons": buttons,
-            }
+def umap_base(features: pd.DataFrame) -> dict[str, Any]:
+    """The map shared by every run: coordinates and hover text of each kept feature
+    (one data file, so ten runs do not repeat 32k points ten times)."""
+    f = features[features["kept"]].sort_values("feature")
+    return {
+        "feature": f["feature"].astype(int).tolist(),
+        "x": np.round(f["umap_x"].to_numpy(np.float64), 4).tolist(),
+        "y": np.round(f["umap_y"].to_numpy(np.float64), 4).tolist(),
+        "text": [
+            f"feature {i}<br>{_toks(t, 5)}" for i, t in zip(f["feature"].tolist(), f["top_tokens"])
         ],
-    )
-    return _fig(
-        fig,
-        {
-            "kind": "umap",
-            "pages": {str(k): {str(c): p for c, p in d.items()} for k, d in pages.items()},
-            "parents": _parents(r),
-        },
-    )
+    }
+
+
+def umap_scatter(
+    r: RunArtifacts, base_features: list[int], pages: dict[int, dict[int, str]]
+) -> dict[str, Any]:
+    """One run's colouring of the shared map: cluster labels per level; the page script
+    joins them with the shared coordinates and offers one button per level."""
+    a = r.assignments.sort_values("feature")
+    if a["feature"].tolist() != base_features:
+        raise ValueError(f"run {r.run_id} clusters other features than the map shows")
+    L = r.meta["n_levels"]
+    layout = {
+        "height": 560,
+        "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
+        "dragmode": "pan",
+        "xaxis": {"visible": False},
+        "yaxis": {"visible": False, "scaleanchor": "x"},
+    }
+    meta = {
+        "kind": "umap",
+        "labels": [a[f"level_{k}"].astype(int).tolist() for k in range(L)],
+        "pages": {str(k): {str(c): p for c, p in d.items()} for k, d in pages.items()},
+        "parents": _parents(r),
+    }
+    return {"data": [], "layout": layout, "meta": meta}
 
 
 def _parents(r: RunArtifacts) -> dict[str, int]:

@@ -33,7 +33,9 @@ class SiteOptions:
     description: str = ""
     page_levels: int = 2
     min_page_size: int = 3
-    max_pages_per_run: int = 1500
+    max_cluster_pages: int = 2500
+    max_children_listed: int = 150
+    max_children_detailed: int = 20
     members_shown: int = 50
     tokens_shown: int = 8
 
@@ -57,7 +59,7 @@ def options_from(manifest: dict[str, Any]) -> SiteOptions:
         description=site.get("description", ""),
         page_levels=site.get("page_levels", 2),
         min_page_size=site.get("min_page_size", 3),
-        max_pages_per_run=site.get("max_pages_per_run", 1500),
+        max_cluster_pages=site.get("max_cluster_pages", 2500),
         members_shown=cfg.get("interpret", {}).get("members_shown", 50),
     )
 
@@ -100,7 +102,7 @@ def build_model(arts: Artifacts, options: SiteOptions | None = None) -> SiteMode
     run_entries = []
     page_index: dict[str, dict[int, dict[int, str]]] = {}
     for r in runs:
-        paged = pages_for_run(r, opts)
+        paged = pages_for_run(r, opts, budget=max(10, opts.max_cluster_pages // max(len(runs), 1)))
         page_index[r.run_id] = paged
         run_entries.append(run_summary(r))
         pages.append(run_page(r, paged, opts, figs, features))
@@ -112,6 +114,8 @@ def build_model(arts: Artifacts, options: SiteOptions | None = None) -> SiteMode
     )
     pages.insert(3, method_page(arts.manifest))
     data = {"features": lookup_data(features, runs, page_index)}
+    if features["umap_x"].notna().any():
+        data["umap"] = figures.umap_base(features)
     nav = [
         {"Home": "index.md"},
         {"Sweep": "sweep.md"},
@@ -129,40 +133,18 @@ def build_model(arts: Artifacts, options: SiteOptions | None = None) -> SiteMode
     return SiteModel(opts, pages, figs, data, nav, arts.manifest)
 
 
-def pages_for_run(r: RunArtifacts, opts: SiteOptions) -> dict[int, dict[int, str]]:
-    """level → cluster → page path, for the clusters that get their own page."""
+def pages_for_run(r: RunArtifacts, opts: SiteOptions, budget: int) -> dict[int, dict[int, str]]:
+    """level → cluster → page path, for the clusters that get their own page: coarsest
+    levels first, then the largest clusters, at most `budget` of them."""
     c = r.clusters
     cand = c[(c["level"] < opts.page_levels) & (c["size"] >= opts.min_page_size)]
     cand = cand.sort_values(["level", "size", "cluster"], ascending=[True, False, True]).head(
-        opts.max_pages_per_run
+        budget
     )
     out: dict[int, dict[int, str]] = {}
     for lv, cl in zip(cand["level"].tolist(), cand["cluster"].tolist()):
         out.setdefault(lv, {})[cl] = cluster_path(r.run_id, lv, cl)
     return out
-
-
-def page_of(
-    paged: dict[int, dict[int, str]], clusters: pd.DataFrame, level: int, cluster: int
-) -> str | None:
-    """The page showing a cluster: its own, else the nearest ancestor's."""
-    parents = _parent_lookup(clusters)
-    while level >= 0:
-        p = paged.get(level, {}).get(cluster)
-        if p:
-            return p
-        cluster = parents.get((level, cluster), -1)
-        level -= 1
-    return None
-
-
-def _parent_lookup(clusters: pd.DataFrame) -> dict[tuple[int, int], int]:
-    return dict(
-        zip(
-            zip(clusters["level"].tolist(), clusters["cluster"].tolist()),
-            clusters["parent"].tolist(),
-        )
-    )
 
 
 def _mean(levels: list[dict[str, Any]], key: str) -> float | None:
@@ -233,8 +215,9 @@ def run_page(
     )
     has_map = features["umap_x"].notna().any()
     if has_map:
+        base = features.loc[features["kept"], "feature"].sort_values().astype(int).tolist()
         figs[umap_id] = figures.umap_scatter(
-            r, features, {lv: {k: html_path(v) for k, v in d.items()} for lv, d in paged.items()}
+            r, base, {lv: {k: html_path(v) for k, v in d.items()} for lv, d in paged.items()}
         )
     ctx = {
         "run": run_summary(r),
@@ -334,10 +317,13 @@ def cluster_context(
         p_cl = int(ix.rows[(p_lv, p_cl)].parent)
         p_lv -= 1
     kid_rows = []
-    for k in ix.children.get((lv, cl), []):
+    kids = ix.children.get((lv, cl), [])
+    detailed = 0
+    for k in kids[: opts.max_children_listed]:
         kr = _cluster_row(k, opts, _link(path, paged.get(lv + 1, {}).get(int(k.cluster))))
         kr["members"], kr["grandchildren"] = [], []
-        if kr["link"] is None:  # deeper levels live inside this page
+        if kr["link"] is None and detailed < opts.max_children_detailed:  # deeper levels live here
+            detailed += 1
             kr["members"] = ix.member_rows(
                 ix.members(lv + 1, int(k.cluster))[:10], lv + 1, feat_tokens
             )
@@ -362,6 +348,8 @@ def cluster_context(
         "global_overlap": float(row.global_overlap),
         "crumbs": crumbs,
         "children": kid_rows,
+        "children_more": max(0, len(kids) - opts.max_children_listed),
+        "children_more_size": int(sum(k.size for k in kids[opts.max_children_listed :])),
         "child_level": lv + 1 if lv + 1 < ix.L else None,
         "siblings": [
             _cluster_row(s, opts, _link(path, paged.get(lv, {}).get(int(s.cluster))))

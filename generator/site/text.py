@@ -90,3 +90,14 @@ def heading_words(tokens: list[str], n: int = 3) -> str:
     """Up to n tokens made of letters and digits only, for titles (anything else is skipped)."""
     words = [t.strip() for t in tokens if t.strip().isalnum()]
     return ", ".join(words[:n])
+
+
+def members_block(members: list[dict]) -> str:
+    """Member features as one preformatted block (one element for any number of rows keeps
+    big pages cheap to build and index): id, cosine to the family, ART match, own tokens."""
+    lines = [f"{'feature':>8}  {'cos':>5}  {'match':>7}  own top tokens"]
+    for m in members:
+        match = "founder" if m["founder"] else f"{m['match']:.2f}"
+        toks = " ".join(_compact(t) for t in m["tokens"])
+        lines.append(f"{m['feature']:>8}  {m['cos']:5.2f}  {match:>7}  {toks}")
+    return '<pre class="saetax-members" data-search-exclude>' + "\n".join(lines) + "</pre>"

@@ -86,12 +86,43 @@
     }
   }
 
+  var GOLDEN = 0.6180339887498949;
+
+  function colours(labels) {
+    return labels.map(function (c) { return (c * GOLDEN) % 1; });
+  }
+
+  // a run's map: its labels joined with the coordinates every run shares
+  function umapFigure(fig) {
+    return loadScript(siteBase() + "/assets/data/umap.js").then(function () {
+      var base = window.SAETAX_DATA.umap, labels = fig.meta.labels;
+      var custom = base.feature.map(function (f, i) {
+        return [f].concat(labels.map(function (l) { return l[i]; }));
+      });
+      var hover = function (k) { return "%{text}<br>cluster L" + k + " %{customdata[" + (k + 1) + "]}<extra></extra>"; };
+      fig.data = [{
+        type: "scattergl", mode: "markers", x: base.x, y: base.y, text: base.text, customdata: custom,
+        hovertemplate: hover(0),
+        marker: { size: 4, color: colours(labels[0]), colorscale: "Turbo", cmin: 0, cmax: 1, opacity: 0.8 }
+      }];
+      fig.layout.updatemenus = [{
+        type: "buttons", direction: "right", x: 0, y: 1.08, xanchor: "left",
+        buttons: labels.map(function (l, k) {
+          return { label: "level " + k, method: "restyle", args: [{ "marker.color": [colours(l)], hovertemplate: hover(k) }] };
+        })
+      }];
+      return fig;
+    });
+  }
+
   function drawFigures() {
     var els = document.querySelectorAll(".saetax-plot[data-fig]");
     els.forEach(function (el) {
       var id = el.dataset.fig;
       loadScript(siteBase() + "/assets/figs/" + id + ".js").then(function () {
         var fig = window.SAETAX_FIGS[id];
+        return fig.meta && fig.meta.kind === "umap" ? umapFigure(fig) : fig;
+      }).then(function (fig) {
         return Plotly.newPlot(el, fig.data, themed(fig.layout), {
           responsive: true, displaylogo: false, showSendToCloud: false, showEditInChartStudio: false,
           modeBarButtonsToRemove: ["sendDataToCloud", "editInChartStudio"]
