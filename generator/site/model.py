@@ -8,6 +8,7 @@ outside the artifacts, so the model is tested directly.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -375,6 +376,7 @@ def home_page(
         "Home",
         {
             "manifest": manifest,
+            "sae_source": sae_source(manifest),
             "runs": runs,
             "recommended": rec,
             "recommended_run": rec_run,
@@ -384,6 +386,15 @@ def home_page(
             "landscape": manifest["pca"]["landscape"],
         },
     )
+
+
+def sae_source(manifest: dict[str, Any]) -> str:
+    """Where the SAE came from, as the config names it (a hub repo, or the path as written,
+    so a published site does not show the build machine's folders)."""
+    sae = manifest["sae"]
+    if sae["kind"] == "hub":
+        return sae["location"]
+    return manifest["config"]["sae"].get("path") or Path(sae["location"]).name
 
 
 def sweep_page(runs: list[dict[str, Any]], figs: dict[str, Any]) -> Page:
