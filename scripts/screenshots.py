@@ -18,17 +18,6 @@ import threading
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def _first_link(html: str, pattern: str) -> str:
@@ -52,6 +41,7 @@ def main() -> None:
 
     from playwright.sync_api import sync_playwright
 
+    from generator.site.browser import launch
     from generator.site.serve import serve_site
 
     site = args.site.resolve()
@@ -80,7 +70,7 @@ def main() -> None:
         "cluster.png": (cluster, False),
     }
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = launch(p)
         page = browser.new_page(viewport={"width": args.width, "height": args.height})
         for name, (rel, to_figure) in shots.items():
             page.goto(base + rel)

@@ -97,19 +97,6 @@ def rendered(analyzed):
     return render_site(out, strict=True)
 
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
 @pytest.fixture(scope="session")
 def browser():
     """Headless Debian chromium driven by Playwright (installed by scripts/install.sh --test)."""
@@ -117,9 +104,11 @@ def browser():
 
     from playwright.sync_api import sync_playwright
 
+    from generator.site.browser import CHROMIUM, launch
+
     assert _P(CHROMIUM).exists(), "Debian chromium is missing: run `bash scripts/install.sh --test`"
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        b = launch(p)
         yield b
         b.close()
 
