@@ -18,7 +18,7 @@ from typing import Any
 
 from generator.artifacts import load
 from generator.site import text
-from generator.site.model import SiteModel, build_model
+from generator.site.model import SiteModel, build_model, html_path
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +43,10 @@ def _fmt(fmt: str):
 
 
 def _html_link(md_link: str | None) -> str:
+    """A page link as the built site has it (raw HTML in Markdown is not rewritten)."""
     if not md_link:
         return ""
-    return md_link[: -len(".md")] + ".html" if md_link.endswith(".md") else md_link
+    return html_path(md_link) if md_link.endswith(".md") else md_link
 
 
 def environment():

@@ -211,15 +211,12 @@ def run_page(
     for row in rows:  # families without a page list their members here
         row["member_ids"] = ids.get(row["cluster"], [])
     sun_id, umap_id = f"sunburst-{r.run_id}", f"umap-{r.run_id}"
-    figs[sun_id] = figures.sunburst(
-        r, {lv: {k: html_path(v) for k, v in d.items()} for lv, d in paged.items()}
-    )
+    page_urls = {lv: {k: html_path(v) for k, v in d.items()} for lv, d in paged.items()}
+    figs[sun_id] = figures.sunburst(r, page_urls)
     has_map = features["umap_x"].notna().any()
     if has_map:
         base = features.loc[features["kept"], "feature"].sort_values().astype(int).tolist()
-        figs[umap_id] = figures.umap_scatter(
-            r, base, {lv: {k: html_path(v) for k, v in d.items()} for lv, d in paged.items()}
-        )
+        figs[umap_id] = figures.umap_scatter(r, base, page_urls)
     ctx = {
         "run": run_summary(r),
         "meta": r.meta,
@@ -248,10 +245,11 @@ class RunIndex:
         self.match = np.stack([a[f"match_{k}"].to_numpy() for k in range(self.L)], axis=1)
         self.created = np.stack([a[f"created_{k}"].to_numpy() for k in range(self.L)], axis=1)
         self.rows = {(int(row.level), int(row.cluster)): row for row in r.clusters.itertuples()}
+        # (level, cluster) → its children, largest first; the level-0 families are the
+        # children of (-1, -1), so siblings are found the same way at every level
         self.children: dict[tuple[int, int], list[Any]] = {}
         for row in sorted(self.rows.values(), key=lambda x: (-x.size, x.cluster)):
-            if row.level > 0:
-                self.children.setdefault((int(row.level) - 1, int(row.parent)), []).append(row)
+            self.children.setdefault((int(row.level) - 1, int(row.parent)), []).append(row)
         # per level: members sorted by cluster, then centrality (most central first), then id
         self._order, self._start = [], []
         for k in range(self.L):
@@ -333,13 +331,7 @@ def cluster_context(
                 for g in ix.children.get((lv + 1, int(k.cluster)), [])[:20]
             ]
         kid_rows.append(kr)
-    if lv > 0:
-        sibs = [s for s in ix.children.get((lv - 1, int(row.parent)), []) if int(s.cluster) != cl]
-    else:
-        sibs = sorted(
-            (x for (xl, xc), x in ix.rows.items() if xl == 0 and xc != cl),
-            key=lambda x: (-x.size, x.cluster),
-        )
+    sibs = [s for s in ix.children[(lv - 1, int(row.parent))] if int(s.cluster) != cl]
     members = ix.members(lv, cl)
     return {
         "run_id": r.run_id,
