@@ -177,8 +177,9 @@ def decoder_structure(ds: dict[str, Any]) -> dict[str, Any]:
     return _fig(fig)
 
 
-def sweep_quality(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """Stability against token distinctiveness, one point per run (click opens the run)."""
+def sweep_quality(runs: list[dict[str, Any]], pages: dict[str, str]) -> dict[str, Any]:
+    """Stability against token distinctiveness, one point per run (click opens the run's
+    page, `pages[run_id]`)."""
     import plotly.graph_objects as go
 
     fig = go.Figure()
@@ -204,10 +205,7 @@ def sweep_quality(runs: list[dict[str, Any]]) -> dict[str, Any]:
         yaxis_title="mean stability (ARI)",
         legend={"orientation": "h", "y": 1.12},
     )
-    return _fig(
-        fig,
-        {"kind": "runs", "pages": {r["run_id"]: r["link"][: -len(".md")] + ".html" for r in runs}},
-    )
+    return _fig(fig, {"kind": "runs", "pages": pages})
 
 
 def sweep_clusters(runs: list[dict[str, Any]]) -> dict[str, Any]:

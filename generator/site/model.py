@@ -390,7 +390,9 @@ def sae_source(manifest: dict[str, Any]) -> str:
 
 
 def sweep_page(runs: list[dict[str, Any]], figs: dict[str, Any]) -> Page:
-    figs["sweep-quality"] = figures.sweep_quality(runs)
+    figs["sweep-quality"] = figures.sweep_quality(
+        runs, {r["run_id"]: html_path(r["link"]) for r in runs}
+    )
     figs["sweep-clusters"] = figures.sweep_clusters(runs)
     return Page("sweep.md", "sweep.md.j2", "Sweep", {"runs": runs})
 
