@@ -19,6 +19,8 @@ HOSTILE = [
     "[x](y)",
     "\n",
     "\x02",
+    "\u2028",
+    "a\u00a0b",
     " dog",
     "",
 ]
@@ -34,6 +36,7 @@ def test_token_html_leaves_no_markdown_or_html_syntax(token):
     )
     assert not re.search(r"[<>|*`\[\]\n]", inner), inner
     assert "<" not in token_plain(token) and ">" not in token_plain(token)
+    assert token_plain(token).isprintable()  # no control or line-breaking character survives
     compact = tokens_html([token, "x"])[len('<code class="toks">') : -len("</code>")]
     assert not re.search(r"[<>|*`\[\]\n]", compact) and compact.count(" ") == 1  # one separator
 

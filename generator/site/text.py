@@ -17,11 +17,17 @@ _MARKS = {" ": "sp", "\n": "nl", "\t": "tab", "\r": "cr"}
 _MARK_CHARS = {" ": "␣", "\n": "↵", "\t": "⇥", "\r": "␍"}
 
 
+def _invisible(ch: str) -> bool:
+    """Control, format, unassigned and separator characters other than the plain space:
+    shown by code point, since they would otherwise be invisible or break lines."""
+    cat = unicodedata.category(ch)
+    return cat in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp") or (cat == "Zs" and ch != " ")
+
+
 def _char(ch: str) -> str:
     if ch in _MARKS:
         return f'<span class="ws ws-{_MARKS[ch]}">&#{ord(ch)};</span>'
-    cat = unicodedata.category(ch)
-    if cat in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp") or (cat == "Zs" and ch != " "):
+    if _invisible(ch):
         return f'<span class="ws ctl" title="U+{ord(ch):04X}">U+{ord(ch):04X}</span>'
     if ch.isascii() and not ch.isalnum():
         return f"&#{ord(ch)};"
@@ -53,10 +59,9 @@ def _compact(token: str) -> str:
         return "∅"
     out = []
     for ch in token:
-        cat = unicodedata.category(ch)
         if ch in _MARK_CHARS:
             out.append(_MARK_CHARS[ch])
-        elif cat in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp") or (cat == "Zs" and ch != " "):
+        elif _invisible(ch):
             out.append(f"U+{ord(ch):04X}")
         elif ch.isascii() and not ch.isalnum():
             out.append(f"&#{ord(ch)};")
@@ -71,7 +76,7 @@ def token_plain(token: str) -> str:
     for ch in token:
         if ch in _MARK_CHARS:
             out.append(_MARK_CHARS[ch])
-        elif unicodedata.category(ch).startswith("C"):
+        elif _invisible(ch):
             out.append(f"U+{ord(ch):04X}")
         else:
             out.append(ch)
