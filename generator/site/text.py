@@ -54,15 +54,23 @@ def tokens_html(tokens: list[str], limit: int | None = None) -> str:
     return '<code class="toks">' + " ".join(_compact(t) for t in shown) + "</code>"
 
 
+def _stand_in(ch: str) -> str | None:
+    """The visible mark of a whitespace or invisible character; None for any other."""
+    if ch in _MARK_CHARS:
+        return _MARK_CHARS[ch]
+    if _invisible(ch):
+        return f"U+{ord(ch):04X}"
+    return None
+
+
 def _compact(token: str) -> str:
     if token == "":
         return "∅"
     out = []
     for ch in token:
-        if ch in _MARK_CHARS:
-            out.append(_MARK_CHARS[ch])
-        elif _invisible(ch):
-            out.append(f"U+{ord(ch):04X}")
+        mark = _stand_in(ch)
+        if mark is not None:
+            out.append(mark)
         elif ch.isascii() and not ch.isalnum():
             out.append(f"&#{ord(ch)};")
         else:
@@ -72,15 +80,8 @@ def _compact(token: str) -> str:
 
 def token_plain(token: str) -> str:
     """A token for plain-text places (plot hovers, titles): marks visible, HTML escaped."""
-    out = []
-    for ch in token:
-        if ch in _MARK_CHARS:
-            out.append(_MARK_CHARS[ch])
-        elif _invisible(ch):
-            out.append(f"U+{ord(ch):04X}")
-        else:
-            out.append(ch)
-    return html.escape("".join(out) or "∅", quote=True)
+    shown = "".join(_stand_in(ch) or ch for ch in token)
+    return html.escape(shown or "∅", quote=True)
 
 
 def md_text(text: str) -> str:
