@@ -14,8 +14,6 @@ import pandas as pd
 from generator.artifacts import RunArtifacts
 from generator.site.text import token_plain
 
-GOLDEN = 0.6180339887498949
-
 
 def _fig(fig: Any, meta: dict[str, Any] | None = None) -> dict[str, Any]:
     import json
@@ -29,11 +27,6 @@ def _fig(fig: Any, meta: dict[str, Any] | None = None) -> dict[str, Any]:
 
 def _toks(tokens: Any, n: int) -> str:
     return " ".join(token_plain(t) for t in list(tokens)[:n])
-
-
-def _palette_value(ids: np.ndarray) -> np.ndarray:
-    """Spread cluster ids over a colour scale so neighbouring ids get distant colours."""
-    return ((np.asarray(ids, dtype=np.float64) * GOLDEN) % 1.0).astype(np.float32)
 
 
 def umap_base(features: pd.DataFrame) -> dict[str, Any]:
