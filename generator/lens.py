@@ -124,6 +124,7 @@ def junk_counts(
     return mask[top_ids[:, :top_n]].sum(axis=1).astype(np.int32)
 
 
-def decode(ids: np.ndarray, strings: list[str]) -> list[list[str]]:
-    """Token strings for a (n, k) id array."""
-    return [[strings[i] for i in row] for row in ids.tolist()]
+def decode(ids: Any, strings: list[str]) -> list[list[str]]:
+    """Token strings for an (n, k) id array or a sequence of id rows."""
+    rows = ids.tolist() if isinstance(ids, np.ndarray) else ids
+    return [[strings[int(i)] for i in row] for row in rows]

@@ -25,6 +25,7 @@ from generator.artifacts import ArtifactSet, RunArtifacts, write
 from generator.cache import Cache
 from generator.config import Config, check_against_data
 from generator.errors import DataError, SourceError
+from generator.lens import decode
 from generator.sweep import RunResult, RunSpec, fit_run, grid, make_executor
 
 log = logging.getLogger(__name__)
@@ -493,7 +494,7 @@ def _with_token_strings(clusters: pd.DataFrame, tokens: list[str]) -> pd.DataFra
     c.insert(
         c.columns.get_loc("token_ids"),
         "tokens",
-        [[tokens[i] for i in ids] for ids in c["token_ids"]],
+        decode(c["token_ids"], tokens),
     )
     return c
 
@@ -517,9 +518,9 @@ def _features_frame(
             "kept": kept,
             "junk": sel["junk"].astype(bool),
             "junk_count": sel["junk_count"].astype(np.int32),
-            "top_tokens": [[tokens[i] for i in row] for row in table["top_ids"].tolist()],
+            "top_tokens": decode(table["top_ids"], tokens),
             "top_logits": [row for row in table["top_logits"].astype(float).tolist()],
-            "bottom_tokens": [[tokens[i] for i in row] for row in table["bottom_ids"].tolist()],
+            "bottom_tokens": decode(table["bottom_ids"], tokens),
             "bottom_logits": [row for row in table["bottom_logits"].astype(float).tolist()],
             "umap_x": ux,
             "umap_y": uy,

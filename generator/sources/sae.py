@@ -6,7 +6,6 @@ its 268 MB of W_dec, not the encoder too. Whatever the stored dtype, W_dec is fl
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -16,6 +15,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from generator.cache import array_hash
 from generator.errors import DataError, SourceError
 
 log = logging.getLogger(__name__)
@@ -83,7 +83,7 @@ class SaeDecoder:
     @property
     def content_hash(self) -> str:
         """Hash of the decoder values: the cache key of everything computed from them."""
-        return hashlib.sha256(np.ascontiguousarray(self.W_dec).tobytes()).hexdigest()[:16]
+        return array_hash(self.W_dec)
 
 
 # ---------------------------------------------------------------------------------------
