@@ -181,6 +181,23 @@ def _learn(x, W, c, wnorm, kind, beta):
 
 
 @nb.njit(cache=True, nogil=True)
+def _place(X, b, W, wnorm, n_cat, best, parent, cat_parent, counts, kind, beta):
+    """Sample b joins category `best` (which learns from it) or, when best < 0, founds
+    category n_cat under `parent`. Returns the category that changed."""
+    x = X[b]
+    if best >= 0:
+        _learn(x, W, best, wnorm, kind, beta)
+        counts[best] += 1
+        return best
+    for d in range(x.shape[0]):
+        W[n_cat, d] = x[d]
+    wnorm[n_cat] = l1_norm(W[n_cat]) if kind == KIND_FUZZY else 1.0
+    cat_parent[n_cat] = parent
+    counts[n_cat] = 1
+    return n_cat
+
+
+@nb.njit(cache=True, nogil=True)
 def _smart_pick(
     S, b, n_cat, wnorm, cat_parent, pb, kind, rho, alpha, d_norm, epsilon, cand, cand_t
 ):
@@ -218,25 +235,30 @@ def _refine_row(
     Scores from another device carry an error of at most eps_s. A category whose match
     is surely below rho never matters; in plain mode neither does one whose choice is
     surely below that of a surely-matching category. Everything else is re-scored, so
-    the decision is the one the kernel's own scores give.
+    the decision is the one the kernel's own scores give; so is every category that
+    could be among the two highest choices, so the margin diagnostic is the kernel's too.
     """
     eps_m = eps_s / d_norm
     t_floor = -np.inf  # a choice value some surely-matching category surely reaches
-    if mode == MODE_PLAIN:
-        for c in range(n_cat):
-            t, m = _choice_and_match(S[b, c], wnorm[c], kind, alpha, d_norm)
-            e_t = (
-                0.0 if col_exact[c] else eps_s / (alpha + wnorm[c]) if kind == KIND_FUZZY else eps_s
-            )
-            e_m = 0.0 if col_exact[c] else eps_m
-            if m - e_m >= rho and t - e_t > t_floor:
-                t_floor = t - e_t
+    low1 = -np.inf  # the two highest lower bounds on a choice value: the true best and
+    low2 = -np.inf  # runner-up choices (the margin's terms) are at least low2
+    for c in range(n_cat):
+        t, m = _choice_and_match(S[b, c], wnorm[c], kind, alpha, d_norm)
+        e_t = 0.0 if col_exact[c] else eps_s / (alpha + wnorm[c]) if kind == KIND_FUZZY else eps_s
+        e_m = 0.0 if col_exact[c] else eps_m
+        if mode == MODE_PLAIN and m - e_m >= rho and t - e_t > t_floor:
+            t_floor = t - e_t
+        if t - e_t > low1:
+            low2 = low1
+            low1 = t - e_t
+        elif t - e_t > low2:
+            low2 = t - e_t
     for c in range(n_cat):
         if col_exact[c]:
             continue
         t, m = _choice_and_match(S[b, c], wnorm[c], kind, alpha, d_norm)
         e_t = eps_s / (alpha + wnorm[c]) if kind == KIND_FUZZY else eps_s
-        if m + eps_m >= rho and t + e_t >= t_floor:
+        if (m + eps_m >= rho and t + e_t >= t_floor) or t + e_t >= low2:
             score_range(X, W, b, b + 1, c, c + 1, S, op, exact)
 
 
@@ -276,7 +298,6 @@ def commit_block(
     or new category's column is re-scored for the remaining rows, with the kernel.
     """
     for b in range(n_rows):
-        x = X[b]
         pb = sample_parent[b]
         if eps_s > 0.0:
             _refine_row(
@@ -317,32 +338,181 @@ def commit_block(
             best = _smart_pick(
                 S, b, n_cat, wnorm, cat_parent, pb, kind, rho, alpha, d_norm, epsilon, cand, cand_t
             )
+        m = 1.0
+        gap = np.nan
         if best >= 0:
             t, m = _choice_and_match(S[b, best], wnorm[best], kind, alpha, d_norm)
             rival = t2 if best == c1 else t1
-            match[b] = m
-            margin[b] = t - rival if rival > -np.inf else np.nan
-            _learn(x, W, best, wnorm, kind, beta)
-            counts[best] += 1
-            labels[b] = best
-            created[b] = False
-            c_changed = best
-        else:
-            c_new = n_cat
-            for d in range(x.shape[0]):
-                W[c_new, d] = x[d]
-            wnorm[c_new] = l1_norm(W[c_new]) if kind == KIND_FUZZY else 1.0
-            cat_parent[c_new] = pb
-            counts[c_new] = 1
-            labels[b] = c_new
-            match[b] = 1.0
-            margin[b] = np.nan
-            created[b] = True
-            n_cat += 1
-            c_changed = c_new
+            gap = t - rival if rival > -np.inf else np.nan
+        c_changed = _place(X, b, W, wnorm, n_cat, best, pb, cat_parent, counts, kind, beta)
+        labels[b], match[b], margin[b], created[b] = c_changed, m, gap, best < 0
+        n_cat += best < 0
         if b + 1 < n_rows:
             score_range(X, W, b + 1, n_rows, c_changed, c_changed + 1, S, op, exact)
         col_exact[c_changed] = True
+    return n_cat
+
+
+GROUP = 8  # values per group when looking for a row's m-th highest
+
+
+@nb.njit(parallel=True, cache=True, nogil=True)
+def rank_candidates(M, n_rows, n_strips, eps_s, cand, n_cand):
+    """Per row, the strips of block-start categories that can matter to a cosine commit,
+    highest first.
+
+    M[b, t] is row b's highest score over the categories of strip t (one category per
+    strip when M is the score matrix itself), within eps_s of the kernel's scores. Row b
+    needs b + 2 categories that surely outscore everything left out (see commit_cosine).
+    T is the (b+2)-th highest strip maximum, so that many distinct categories score at
+    least T - eps_s, while a strip whose maximum is below T - 2·eps_s holds none scoring
+    that much. cand[b, :n_cand[b]] lists the other strips by descending maximum;
+    n_cand[b] = -1 when they do not fit (the commit then scores the whole row).
+    """
+    cap = cand.shape[1]
+    n_groups = (n_strips + GROUP - 1) // GROUP
+    for b in nb.prange(n_rows):
+        m = b + 2
+        gmax = np.empty(n_groups)
+        top = np.full(m, -np.inf)  # the m highest group maxima so far, ascending
+        for g in range(n_groups):
+            t0 = g * GROUP
+            mx = M[b, t0]
+            for t in range(t0 + 1, min(t0 + GROUP, n_strips)):
+                mx = max(mx, M[b, t])
+            gmax[g] = mx
+            if mx > top[0]:
+                i = 1
+                while i < m and top[i] < mx:
+                    top[i - 1] = top[i]
+                    i += 1
+                top[i - 1] = mx
+        # group maxima are distinct strips' maxima, so m strips reach top[0]
+        low = top[0] - 2.0 * eps_s
+        cnt = 0
+        for g in range(n_groups):
+            if gmax[g] < low:
+                continue
+            for t in range(g * GROUP, min(g * GROUP + GROUP, n_strips)):
+                v = M[b, t]
+                if v < low:
+                    continue
+                if cnt == cap:
+                    cnt += 1
+                    break
+                i = cnt  # insertion into the descending list
+                while i > 0 and M[b, cand[b, i - 1]] < v:
+                    cand[b, i] = cand[b, i - 1]
+                    i -= 1
+                cand[b, i] = t
+                cnt += 1
+            if cnt > cap:
+                break
+        n_cand[b] = cnt if cnt <= cap else -1
+
+
+@nb.njit(cache=True, nogil=True)
+def _top2(t, c, t1, c1, t2):
+    """Add score t of category c to the best (t1, c1) and runner-up score t2 seen so far.
+    Equal scores go to the lower index, as in a scan by index; t2 may equal t1."""
+    if c1 < 0 or t > t1 or (t == t1 and c < c1):
+        return t, c, t1
+    return t1, c1, max(t2, t)
+
+
+@nb.njit(cache=True, nogil=True)
+def commit_cosine(
+    X,
+    n_rows,
+    W,
+    wnorm,
+    n_cat,
+    S,
+    M,
+    width,
+    eps_s,
+    cand,
+    n_cand,
+    cat_parent,
+    sample_parent,
+    counts,
+    exact,
+    rho,
+    beta,
+    labels,
+    match,
+    margin,
+    created,
+    changed,
+    in_block,
+):
+    """commit_block for cosine ART without a parent constraint, scoring few categories.
+
+    For cosine, choice and match are one score, so a sample's fate is fixed by its two
+    highest scores (winner and runner-up). `rank_candidates` listed, for row b, the
+    strips of `width` block-start categories that can hold them, by descending
+    approximate maximum M; at most b of their categories change before row b commits,
+    and changed or new categories have exact scores in S. Strips are scored with the
+    kernel in that order until the next one's maximum + eps_s is below the runner-up
+    so far, so every decision and diagnostic equals the full scan's. With width 1 and
+    eps_s = 0, M is S and holds the kernel's scores already.
+    `changed` (n_rows slots) and `in_block` (one flag per category slot, all False) are
+    scratch space.
+    """
+    k0 = n_cat
+    n_changed = 0
+    given = width == 1 and eps_s == 0.0
+    for b in range(n_rows):
+        t1 = -np.inf
+        t2 = -np.inf
+        c1 = -1
+        for i in range(n_changed):
+            c = changed[i]
+            t = S[b, c]
+            t1, c1, t2 = _top2(t, c, t1, c1, t2)
+        nc = n_cand[b]
+        n_visit = (k0 + width - 1) // width if nc < 0 else nc
+        for i in range(n_visit):
+            st = i if nc < 0 else cand[b, i]
+            lo = st * width
+            hi = min(lo + width, k0)
+            if width == 1 and in_block[lo]:
+                continue  # its M entry is its new exact score, not the ranked one
+            if nc >= 0 and M[b, st] + eps_s < t2:
+                break  # nothing further down the list can reach the top two
+            if not given:
+                score_range(X, W, b, b + 1, lo, hi, S, DOT, exact)
+            for c in range(lo, hi):
+                if in_block[c]:
+                    continue
+                t = S[b, c]
+                t1, c1, t2 = _top2(t, c, t1, c1, t2)
+        best = c1 if c1 >= 0 and t1 >= rho else -1
+        m = t1 if best >= 0 else 1.0
+        gap = t1 - t2 if best >= 0 and t2 > -np.inf else np.nan
+        c_changed = _place(
+            X,
+            b,
+            W,
+            wnorm,
+            n_cat,
+            best,
+            sample_parent[b],
+            cat_parent,
+            counts,
+            KIND_COSINE,
+            beta,
+        )
+        labels[b], match[b], margin[b], created[b] = c_changed, m, gap, best < 0
+        n_cat += best < 0
+        if b + 1 < n_rows:
+            score_range(X, W, b + 1, n_rows, c_changed, c_changed + 1, S, DOT, exact)
+        if not in_block[c_changed]:
+            in_block[c_changed] = True
+            changed[n_changed] = c_changed
+            n_changed += 1
+    for i in range(n_changed):
+        in_block[changed[i]] = False
     return n_cat
 
 

@@ -42,6 +42,14 @@ class CosineART(BlockART):
             default=0.5,
             help="learning rate of the prototype's moving average (1 = follow the last sample)",
         ),
+        Param(
+            "prescore",
+            "choice",
+            choices=("auto", "int16", "none"),
+            default="auto",
+            help="score blocks first with int16 dot products (AVX2 CPUs) and re-score only "
+            "pairs that could decide; labels do not depend on it",
+        ),
     )
 
     def __init__(
@@ -52,9 +60,11 @@ class CosineART(BlockART):
         dtype: str = "float32",
         device: str = "auto",
         block_size: int = 64,
+        prescore: str = "auto",
     ):
         self.rho = rho
         self.beta = beta
+        self.prescore = prescore
         self.dtype = dtype
         self.device = device
         self.block_size = block_size
@@ -104,6 +114,7 @@ class CosineART(BlockART):
             mode,
             epsilon,
             p["device"],
+            p["prescore"],
         )
 
     def get_cluster_centers(self) -> list[np.ndarray]:

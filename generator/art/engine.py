@@ -73,6 +73,7 @@ class Rule:
     mode: int = K.MODE_PLAIN
     epsilon: float = 0.0
     device: str = "cpu"
+    prescore: str = "none"  # "auto" | "int16" | "none": integer block scores on the CPU
 
 
 class Scorer:
@@ -138,23 +139,42 @@ class Scorer:
         return self.eps
 
 
-def device_scorer(rule: Rule, dim: int) -> Scorer | None:
-    """The GPU scorer when the rule asks for CUDA (or auto and one is present)."""
-    if rule.device == "cpu":
-        return None
-    try:
-        import torch
-    except ImportError:  # pragma: no cover - torch is a dependency
-        return None
-    if not torch.cuda.is_available():
+def device_scorer(rule: Rule, dim: int):
+    """Where block scores come from when not from the kernel: the GPU when the rule asks
+    for CUDA (or auto and one is present), else int16 dot products for cosine ART on AVX2
+    CPUs (`int16.scorer_for`). None means the kernel scores every block itself."""
+    if rule.device != "cpu":
+        try:
+            import torch
+        except ImportError:  # pragma: no cover - torch is a dependency
+            torch = None
+        if torch is not None and torch.cuda.is_available():
+            return Scorer(rule, dim, "cuda")
         if rule.device == "cuda":
             from generator.errors import SaetaxError
 
             raise SaetaxError(
                 "device='cuda' was asked for but torch sees no CUDA device; use device='auto' or 'cpu'."
             )
-        return None
-    return Scorer(rule, dim, "cuda")
+    if rule.op == K.DOT:
+        from generator.art import int16
+
+        return int16.scorer_for(dim, rule.exact, rule.prescore)
+    return None
+
+
+class Scratch:
+    """One buffer reused for every block's score matrix: a fresh array per block would
+    fault in new pages each time (megabytes per block at 65k categories)."""
+
+    def __init__(self) -> None:
+        self.buf = np.empty(0, np.float64)
+
+    def take(self, rows: int, cols: int, dtype) -> np.ndarray:
+        n = rows * cols * np.dtype(dtype).itemsize
+        if self.buf.nbytes < n:
+            self.buf = np.empty(max(n, 2 * self.buf.nbytes) // 8 + 1, np.float64)
+        return self.buf.view(np.uint8)[:n].view(dtype).reshape(rows, cols)
 
 
 @dataclass
@@ -182,6 +202,8 @@ def run_sequence(
     n = len(X)
     out = Trace.empty(n)
     scorer = scorer if scorer is not None else device_scorer(rule, X.shape[1])
+    cosine = rule.kind == K.KIND_COSINE and rule.mode == K.MODE_PLAIN
+    scratch = Scratch()
     start = 0
     while start < n:
         # each commit re-scores one column for the rest of the block (~1.5 B pair scores per
@@ -191,47 +213,104 @@ def run_sequence(
         state.grow(state.n_cat + nb_)
         Xb = X[start:stop]
         k0 = state.n_cat
-        S = np.empty((nb_, k0 + nb_), dtype=X.dtype)
-        eps = 0.0
-        if k0 and scorer is not None and scorer.worth_it(nb_, k0):
-            eps = scorer.scores(Xb, state, S)
-        elif k0:
-            K.score_block(Xb, state.W, nb_, k0, S, rule.op, rule.exact)
-        col_exact = np.zeros(k0 + nb_, np.bool_) if eps > 0 else np.ones(k0 + nb_, np.bool_)
-        cand = np.empty(k0 + nb_, np.int64)
-        cand_t = np.empty(k0 + nb_)
-        state.n_cat = K.commit_block(
-            Xb,
-            nb_,
-            state.W,
-            state.wnorm,
-            state.n_cat,
-            S,
-            state.parent,
-            parents[start:stop],
-            state.counts,
-            rule.mode,
-            rule.kind,
-            rule.op,
-            rule.exact,
-            rule.rho,
-            rule.alpha,
-            rule.beta,
-            rule.epsilon,
-            rule.d_norm,
-            out.labels[start:stop],
-            out.match[start:stop],
-            out.margin[start:stop],
-            out.created[start:stop],
-            cand,
-            cand_t,
-            eps,
-            col_exact,
-        )
+        S = scratch.take(nb_, k0 + nb_, X.dtype)
+        use = k0 > 0 and scorer is not None and scorer.worth_it(nb_, k0)
+        pb = parents[start:stop]
+        if cosine:
+            state.n_cat = _commit_cosine(
+                state, Xb, pb, S, rule, out, start, scorer if use else None
+            )
+        else:
+            eps = scorer.scores(Xb, state, S) if use else _kernel_scores(Xb, state, S, rule)
+            state.n_cat = _commit_general(state, Xb, pb, S, eps, rule, out, start)
         if scorer is not None:
             scorer.changed(out.labels[start:stop])
         start = stop
     return out
+
+
+def _kernel_scores(Xb, state, S, rule) -> float:
+    """Block-start scores from the kernel itself (error 0 by definition)."""
+    if state.n_cat:
+        K.score_block(Xb, state.W, len(Xb), state.n_cat, S, rule.op, rule.exact)
+    return 0.0
+
+
+def _commit_general(state, Xb, pb, S, eps, rule, out, start):
+    nb_, k0 = len(Xb), state.n_cat
+    stop = start + nb_
+    col_exact = np.zeros(k0 + nb_, np.bool_) if eps > 0 else np.ones(k0 + nb_, np.bool_)
+    cand = np.empty(k0 + nb_, np.int64)
+    cand_t = np.empty(k0 + nb_)
+    return K.commit_block(
+        Xb,
+        nb_,
+        state.W,
+        state.wnorm,
+        state.n_cat,
+        S,
+        state.parent,
+        pb,
+        state.counts,
+        rule.mode,
+        rule.kind,
+        rule.op,
+        rule.exact,
+        rule.rho,
+        rule.alpha,
+        rule.beta,
+        rule.epsilon,
+        rule.d_norm,
+        out.labels[start:stop],
+        out.match[start:stop],
+        out.margin[start:stop],
+        out.created[start:stop],
+        cand,
+        cand_t,
+        eps,
+        col_exact,
+    )
+
+
+def _commit_cosine(state, Xb, pb, S, rule, out, start, scorer=None):
+    """Cosine commit on candidate lists: from the scorer's strip maxima when it offers
+    them (int16), else from the block's scores in S (kernel, or GPU within a bound)."""
+    nb_, k0 = len(Xb), state.n_cat
+    cand = np.empty((nb_, 16 * nb_ + 1024), np.int64)
+    n_cand = np.empty(nb_, np.int64)
+    if scorer is not None and hasattr(scorer, "strip_maxima"):
+        M, width, eps = scorer.strip_maxima(Xb, state)
+    elif scorer is not None:
+        M, width, eps = S, 1, scorer.scores(Xb, state, S)
+    else:
+        M, width, eps = S, 1, _kernel_scores(Xb, state, S, rule)
+    K.rank_candidates(M, nb_, M.shape[1] if width > 1 else k0, eps, cand, n_cand)
+    stop = start + nb_
+    return K.commit_cosine(
+        Xb,
+        nb_,
+        state.W,
+        state.wnorm,
+        state.n_cat,
+        S,
+        M,
+        width,
+        eps,
+        cand,
+        n_cand,
+        state.parent,
+        pb,
+        state.counts,
+        rule.exact,
+        rule.rho,
+        rule.beta,
+        out.labels[start:stop],
+        out.match[start:stop],
+        out.margin[start:stop],
+        out.created[start:stop],
+        np.empty(nb_, np.int64),
+        np.zeros(k0 + nb_, np.bool_),
+    )
 
 
 def _group_indices(keys: np.ndarray) -> dict[int, np.ndarray]:
