@@ -2,10 +2,11 @@
 
 When nearly every sample founds a category (high vigilance, or weakly structured data)
 cosine ART computes N²/2 dot products, ~2·10¹² multiply-adds for 65,536 × 1,024. The fp32
-kernel cannot go faster than the CPU's FMA rate; AVX2's `vpmaddwd` multiplies twice as
-many 16-bit integers per instruction. So a block's scores are first computed from rows
-rounded to int16, and the engine re-scores with the fp32 kernel every pair whose
-approximate score could change a decision (`_kernels._refine_row`). Labels, weights and
+kernel cannot go faster than the CPU's FMA rate; AVX2's `vpmaddwd` does twice as many
+16-bit multiply-adds per instruction, from half the bytes. So a block's scores are first
+computed from rows rounded to int16, and the engine scores with the fp32 kernel every
+pair whose approximate score could change a decision or diagnostic
+(`_kernels.commit_cosine`; `_kernels._refine_row` under SMART). Labels, weights and
 diagnostics are therefore those of the kernel alone; only the time changes.
 
 Rounding: a row x becomes q = round(x / s) with s = max(‖x‖ / 46000, max|xᵢ| / 32767), so
@@ -28,7 +29,8 @@ from numba.extending import intrinsic
 
 LANES = 16  # int16 values per 256-bit register; rows are zero-padded to a multiple
 NORM_CAP = 46000.0  # ‖q‖ cap: (46000 + √d/2)² < 2³¹ for d < 460,000
-MAX_DIM = 400_000
+INT16_MAX = 32767.0
+MAX_DIM = 400_000  # widest rows the cap above keeps safe, with margin
 TILE_R, TILE_C = 2, 5  # rows × categories per register tile (fastest measured on Zen 3)
 
 
@@ -152,7 +154,7 @@ def quantize(X, rows, Q, scale, err, norm):
             ss += v * v
             amax = max(amax, abs(v))
         nrm = math.sqrt(ss)
-        s = max(nrm / 46000.0, amax / 32767.0)
+        s = max(nrm / NORM_CAP, amax / INT16_MAX)
         if s == 0.0:
             s = 1.0
         e2 = 0.0
