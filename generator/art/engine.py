@@ -190,6 +190,10 @@ class Trace:
     def empty(cls, n: int) -> Trace:
         return cls(np.empty(n, np.int64), np.empty(n), np.empty(n), np.empty(n, bool))
 
+    def rows(self, start: int, stop: int) -> tuple[np.ndarray, ...]:
+        """Views of labels, match, margin and created for samples start..stop."""
+        return tuple(a[start:stop] for a in (self.labels, self.match, self.margin, self.created))
+
 
 def run_sequence(
     state: State, X: np.ndarray, parents: np.ndarray, rule: Rule, scorer: Scorer | None = None
@@ -238,7 +242,6 @@ def _kernel_scores(Xb, state, S, rule) -> float:
 
 def _commit_general(state, Xb, pb, S, eps, rule, out, start):
     nb_, k0 = len(Xb), state.n_cat
-    stop = start + nb_
     col_exact = np.zeros(k0 + nb_, np.bool_) if eps > 0 else np.ones(k0 + nb_, np.bool_)
     cand = np.empty(k0 + nb_, np.int64)
     cand_t = np.empty(k0 + nb_)
@@ -261,10 +264,7 @@ def _commit_general(state, Xb, pb, S, eps, rule, out, start):
         rule.beta,
         rule.epsilon,
         rule.d_norm,
-        out.labels[start:stop],
-        out.match[start:stop],
-        out.margin[start:stop],
-        out.created[start:stop],
+        *out.rows(start, start + nb_),
         cand,
         cand_t,
         eps,
@@ -285,7 +285,6 @@ def _commit_cosine(state, Xb, pb, S, rule, out, start, scorer=None):
     else:
         M, width, eps = S, 1, _kernel_scores(Xb, state, S, rule)
     K.rank_candidates(M, nb_, M.shape[1] if width > 1 else k0, eps, cand, n_cand)
-    stop = start + nb_
     return K.commit_cosine(
         Xb,
         nb_,
@@ -304,10 +303,7 @@ def _commit_cosine(state, Xb, pb, S, rule, out, start, scorer=None):
         rule.exact,
         rule.rho,
         rule.beta,
-        out.labels[start:stop],
-        out.match[start:stop],
-        out.margin[start:stop],
-        out.created[start:stop],
+        *out.rows(start, start + nb_),
         np.empty(nb_, np.int64),
         np.zeros(k0 + nb_, np.bool_),
     )

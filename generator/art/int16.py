@@ -27,6 +27,8 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+from generator.art.engine import Scratch
+
 LANES = 16  # int16 values per 256-bit register; rows are zero-padded to a multiple
 NORM_CAP = 46000.0  # ‖q‖ cap: (46000 + √d/2)² < 2³¹ for d < 460,000
 INT16_MAX = 32767.0
@@ -105,6 +107,7 @@ _tile = _tile_intrinsic(TILE_R, TILE_C)
 
 @nb.njit(cache=True, nogil=True)
 def _strip(n_cats, t):
+    """The TILE_C (= 5, written out) category indices of strip t."""
     c0 = TILE_C * t
     last = n_cats - 1  # clamped duplicates at the edge rewrite the same value
     return (c0, min(c0 + 1, last), min(c0 + 2, last), min(c0 + 3, last), min(c0 + 4, last))
@@ -162,8 +165,8 @@ def quantize(X, rows, Q, scale, err, norm):
             v = np.float64(X[i, k])
             q = round(v / s)
             Q[i, k] = np.int16(q)
-            r = v - s * q
-            e2 += r * r
+            res = v - s * q
+            e2 += res * res
         for k in range(d, Q.shape[1]):
             Q[i, k] = 0
         scale[i] = s
@@ -217,8 +220,6 @@ class Int16Scorer:
         self.cats = _Rows(64, dim)
         self.synced = 0
         self._dirty: set[int] = set()
-        from generator.art.engine import Scratch
-
         self._scratch = Scratch()
 
     def worth_it(self, n_rows: int, n_cats: int) -> bool:
@@ -243,7 +244,7 @@ class Int16Scorer:
         return rows
 
     def _bound(self, rows: _Rows) -> float:
-        ex, nx = float(rows.err.max()), float(rows.norm.max())
+        ex, nx = rows.max_err, rows.max_norm
         ew, nw = self.cats.max_err, self.cats.max_norm
         # |x·w − x̂·ŵ| ≤ ‖e_x‖‖w‖ + ‖x̂‖‖e_w‖, plus the kernel's and the store's rounding
         return (
