@@ -45,8 +45,15 @@ def warm_up() -> None:
         CosineART(0.5, dtype=dt).fit(X)
         for mode in ("smart", "nested"):
             Hierarchy("fuzzy", [0.3, 0.6], mode=mode, params={"dtype": dt}).fit(m.prepare_data(X))
-    for pre in ("none", "auto"):  # enough categories for the int16 pre-scoring to start
+    for pre in ("none", *prescorers()):  # enough categories for pre-scoring to start
         CosineART(0.5, prescore=pre).fit(unit_rows(3000, 64).astype(np.float32))
+
+
+def prescorers() -> list[str]:
+    """The rounded pre-scorers this machine can run (prescore.py)."""
+    from generator.art import bf16, int16
+
+    return [k for k, ok in (("int16", int16.supports(64)), ("bf16", bf16.available())) if ok]
 
 
 def bench_fuzzy(n: int, d: int, rho: float, with_python: bool) -> None:
@@ -177,35 +184,51 @@ def bench_cosine_scale(n: int, d: int, rhos: list[float]) -> None:
         (256, 4, 4), d=d, per_leaf=n // 4096, level_cos=(0.5, 0.6), sample_cos=0.5, seed=2
     )
     data = {"random": unit_rows(n, d, seed=2).astype(np.float32), "planted": planted.X}
+    from generator.art import prescore
+
+    picked = prescore.scorer_for(d, False, "auto")
+    auto = {"Int16Scorer": "int16", "Bf16Scorer": "bf16"}.get(type(picked).__name__, "none")
     print(f"\nCosineART  N={n}  d={d}  (Pythia-410M size; goal < 30 s per level)")
+    print(f"  prescore='auto' picks {auto!r} on this machine")
     for name, X in data.items():
         print(
             f"  {name}: median nearest-neighbour cosine {np.median(nearest_neighbour_cosines(X, 2000, 0)):.3f}"
         )
         for rho in rhos:
-            # our own kernel-only path is the reference; the default adds int16 pre-scoring
+            # our own kernel-only path is the reference; pre-scoring must not change results
             ref, s_ref, cpu_ref = timed(CosineART(rho=rho, prescore="none").fit, X)
-            m, s, cpu = timed(CosineART(rho=rho).fit, X)
-            same = np.array_equal(m.labels_, ref.labels_) and np.array_equal(
-                m.weights_, ref.weights_
-            )
-            k_avg = np.mean(np.maximum.accumulate(m.labels_) + 1)
+            k_avg = np.mean(np.maximum.accumulate(ref.labels_) + 1)
             work = len(X) * k_avg * d  # multiply-adds when every sample meets every category
             row(
                 f"kernel only, {name} rho={rho}",
                 s_ref,
                 cpu_ref,
                 None,
-                f"{work / s_ref / 1e9:.1f} G mult-add/s",
+                f"{ref.n_clusters} categories, {work / s_ref / 1e9:.1f} G mult-add/s",
             )
-            row(
-                f"default (int16 pre-scoring), {name} rho={rho}",
-                s,
-                cpu,
-                s_ref,
-                f"{m.n_clusters} categories, {work / s / 1e9:.1f} G mult-add/s, "
-                f"labels and weights = kernel only: {same}",
-            )
+            for pre in prescorers():
+                m, s, cpu = timed(CosineART(rho=rho, prescore=pre).fit, X)
+                same = np.array_equal(m.labels_, ref.labels_) and np.array_equal(
+                    m.weights_, ref.weights_
+                )
+                row(
+                    f"{pre} pre-scoring{' (auto)' if pre == auto else ''}, {name} rho={rho}",
+                    s,
+                    cpu,
+                    s_ref,
+                    f"{work / s / 1e9:.1f} G mult-add/s, labels and weights = kernel only: {same}",
+                )
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def main() -> None:
@@ -220,7 +243,7 @@ def main() -> None:
     import torch
 
     print(
-        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, numba threads {numba.get_num_threads()}, "
+        f"machine: {cpu_model()}, {os.cpu_count()} CPUs, numba threads {numba.get_num_threads()}, "
         f"cuda available: {torch.cuda.is_available()}"
     )
     _, s, _ = timed(warm_up)

@@ -49,6 +49,27 @@ def test_float32_is_block_size_invariant_and_close_to_float64():
     assert (f64.labels_ == runs[0].labels_).mean() > 0.99
 
 
+def test_a_row_whose_top_categories_moved_away_in_its_block_still_finds_the_rest():
+    """Rows 0-3 of a block each take over one of row 4's four best categories (β = 1) and
+    turn it away from row 4, whose top two are then E and F: further down its block-start
+    ranking than the commit looks ahead, so it must rank that row again, deeper."""
+    e = np.eye(64)
+    top4 = [0.6 * e[0] + 0.8 * e[i] for i in (1, 2, 3, 4)]  # A-D: 0.6 to e0, 0.36 apart
+    cats = []
+    for j, c in enumerate(top4):  # orthogonal fillers put A-D in separate groups of 8
+        cats += [c] + [e[10 + 7 * j + i] for i in range(7)]
+    cats += [0.5 * e[0] + np.sqrt(0.75) * e[5], 0.45 * e[0] + np.sqrt(1 - 0.45**2) * e[6]]
+    block = [e[1], e[2], e[3], e[4], e[0]]  # row 4 is e0
+    X = np.array(cats + block)
+    labels, _ = reference_cosine_art(X, 0.4, 1.0)
+    assert list(labels[34:]) == [0, 8, 16, 24, 32]  # row 4 joins E at 0.5
+    for dtype in ("float32", "float64"):
+        m = CosineART(0.4, 1.0, dtype=dtype, prescore="none")
+        m.partial_fit(X[:34]).partial_fit(X[34:])
+        np.testing.assert_array_equal(m.labels_, labels)
+        assert m.match_[-1] == pytest.approx(0.5) and m.margin_[-1] == pytest.approx(0.05)
+
+
 def test_match_is_cosine_to_the_joined_prototype_and_margin_is_positive():
     X = unit_rows(500, 8, 3)
     m = CosineART(0.4).fit(X)

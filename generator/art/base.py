@@ -8,7 +8,7 @@ both through `_fit_sequence`; `predict` checks the model is fitted and the width
 from __future__ import annotations
 
 import numbers
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 import numpy as np
@@ -107,11 +107,16 @@ class BlockART:
     """Common machinery of the compiled ART modules (use FuzzyART or CosineART)."""
 
     PARAMS: ClassVar[tuple[Param, ...]] = ()
+    BLOCK_SIZE: ClassVar[int] = 64  # default block_size: the fastest measured for the module
 
     # ---------------------------------------------------------------- parameters
     @classmethod
     def param_specs(cls) -> tuple[Param, ...]:
-        return cls.PARAMS + COMMON_PARAMS
+        common = tuple(
+            replace(p, default=cls.BLOCK_SIZE) if p.name == "block_size" else p
+            for p in COMMON_PARAMS
+        )
+        return cls.PARAMS + common
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         return {p.name: getattr(self, p.name) for p in self.param_specs()}

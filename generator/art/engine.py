@@ -73,7 +73,7 @@ class Rule:
     mode: int = K.MODE_PLAIN
     epsilon: float = 0.0
     device: str = "cpu"
-    prescore: str = "none"  # "auto" | "int16" | "none": integer block scores on the CPU
+    prescore: str = "none"  # "auto" | "bf16" | "int16" | "none": rounded block scores (prescore.py)
 
 
 class Scorer:
@@ -141,8 +141,9 @@ class Scorer:
 
 def device_scorer(rule: Rule, dim: int):
     """Where block scores come from when not from the kernel: the GPU when the rule asks
-    for CUDA (or auto and one is present), else int16 dot products for cosine ART on AVX2
-    CPUs (`int16.scorer_for`). None means the kernel scores every block itself."""
+    for CUDA (or auto and one is present), else for cosine ART rounded rows on the CPU
+    (`prescore.scorer_for`: bfloat16 or int16). None means the kernel scores every
+    block itself."""
     if rule.device != "cpu":
         try:
             import torch
@@ -157,9 +158,9 @@ def device_scorer(rule: Rule, dim: int):
                 "device='cuda' was asked for but torch sees no CUDA device; use device='auto' or 'cpu'."
             )
     if rule.op == K.DOT:
-        from generator.art import int16
+        from generator.art import prescore
 
-        return int16.scorer_for(dim, rule.exact, rule.prescore)
+        return prescore.scorer_for(dim, rule.exact, rule.prescore)
     return None
 
 
@@ -212,7 +213,7 @@ def run_sequence(
     while start < n:
         # each commit re-scores one column for the rest of the block (~1.5 B pair scores per
         # sample against ~K for the block itself): keep blocks small while categories are few
-        stop = min(start + min(rule.block_size, max(8, state.n_cat // 4)), n)
+        stop = min(start + min(rule.block_size, max(8, state.n_cat // 16)), n)
         nb_ = stop - start
         state.grow(state.n_cat + nb_)
         Xb = X[start:stop]
@@ -274,7 +275,8 @@ def _commit_general(state, Xb, pb, S, eps, rule, out, start):
 
 def _commit_cosine(state, Xb, pb, S, rule, out, start, scorer=None):
     """Cosine commit on candidate lists: from the scorer's strip maxima when it offers
-    them (int16), else from the block's scores in S (kernel, or GPU within a bound)."""
+    them (int16), else from the block's scores in S (kernel, or bf16 or GPU scores
+    within a bound)."""
     nb_, k0 = len(Xb), state.n_cat
     cand = np.empty((nb_, 16 * nb_ + 1024), np.int64)
     n_cand = np.empty(nb_, np.int64)

@@ -1,18 +1,13 @@
-"""Integer pre-scoring of cosine ART blocks on AVX2 CPUs, with a proven error bound.
+"""int16 pre-scoring of cosine ART blocks on AVX2 CPUs (see prescore.py for the scheme).
 
-When nearly every sample founds a category (high vigilance, or weakly structured data)
-cosine ART computes N²/2 dot products, ~2·10¹² multiply-adds for 65,536 × 1,024. The fp32
-kernel cannot go faster than the CPU's FMA rate; AVX2's `vpmaddwd` does twice as many
-16-bit multiply-adds per instruction, from half the bytes. So a block's scores are first
-computed from rows rounded to int16, and the engine scores with the fp32 kernel every
-pair whose approximate score could change a decision or diagnostic
-(`_kernels.commit_cosine`; `_kernels._refine_row` under SMART). Labels, weights and
-diagnostics are therefore those of the kernel alone; only the time changes.
+AVX2's `vpmaddwd` does twice the multiply-adds of fp32 FMA per instruction, from half the
+bytes; this module rounds rows to int16 and multiplies them with a register tile of it.
 
 Rounding: a row x becomes q = round(x / s) with s = max(‖x‖ / 46000, max|xᵢ| / 32767), so
 |qᵢ| ≤ 32767 and ‖q‖ ≤ 46000 + √d / 2. Every partial sum of q_x·q_w is then below
-‖q_x‖‖q_w‖ < 2³¹ (Cauchy–Schwarz), so the int32 lanes cannot overflow in any order. With
-x̂ = s q and e = x − x̂, |x·w − x̂·ŵ| ≤ ‖e_x‖‖w‖ + ‖x̂‖‖e_w‖, about 4·10⁻⁴ for unit rows.
+‖q_x‖‖q_w‖ < 2³¹ (Cauchy–Schwarz), so the int32 lanes cannot overflow in any order and
+the integer product is exact; only storing s_x·s_w·(q_x·q_w) rounds. With x̂ = s q and
+e = x − x̂ the bound of prescore.py is about 4·10⁻⁴ for unit rows.
 """
 
 from __future__ import annotations
@@ -27,7 +22,7 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from generator.art.engine import Scratch
+from generator.art.prescore import RoundedScorer, Rows
 
 LANES = 16  # int16 values per 256-bit register; rows are zero-padded to a multiple
 NORM_CAP = 46000.0  # ‖q‖ cap: (46000 + √d/2)² < 2³¹ for d < 460,000
@@ -175,85 +170,26 @@ def quantize(X, rows, Q, scale, err, norm):
         norm[i] = nrm * (1.0 + 1e-12)
 
 
-class _Rows:
-    """int16 copies of some rows with their scales, error bounds and norms."""
-
-    def __init__(self, n: int, dim: int):
-        self.pad = -(-dim // LANES) * LANES
-        self.Q = np.zeros((n, self.pad), np.int16)
-        self.scale = np.zeros(n)
-        self.err = np.zeros(n)
-        self.norm = np.zeros(n)
-        self.max_err = 0.0  # running maxima over rows ever filled: never lowered, a safe bound
-        self.max_norm = 0.0
-
-    def grow(self, need: int) -> None:
-        if need <= len(self.Q):
-            return
-        new = max(need, 2 * len(self.Q))
-        Q = np.zeros((new, self.pad), np.int16)
-        Q[: len(self.Q)] = self.Q
-        self.Q = Q
-        for name in ("scale", "err", "norm"):
-            a = getattr(self, name)
-            setattr(self, name, np.concatenate([a, np.zeros(new - len(a))]))
-
-    def fill(self, X: np.ndarray, rows: np.ndarray) -> None:
-        quantize(X, rows, self.Q, self.scale, self.err, self.norm)
-        if len(rows):
-            self.max_err = max(self.max_err, float(self.err[rows].max()))
-            self.max_norm = max(self.max_norm, float(self.norm[rows].max()))
+def supports(dim: int) -> bool:
+    """Whether int16 pre-scoring can run here for rows of width `dim`."""
+    return available() and LANES <= dim <= MAX_DIM
 
 
-class Int16Scorer:
+def _rows(n: int, dim: int) -> Rows:
+    return Rows(n, -(-dim // LANES) * LANES, np.int16, quantize)
+
+
+class Int16Scorer(RoundedScorer):
     """Approximate block scores for cosine ART from int16 rows (see the module docstring).
 
-    Has the interface of `engine.Scorer`: `scores` fills S[:, :k0] and returns a bound on
-    the distance of every value from the fp32/fp64 kernel's score of the same pair.
+    `scores` fills S[:, :k0]; `strip_maxima` gives only each row's highest score per
+    strip of TILE_C categories, all a cosine commit needs.
     """
 
-    def __init__(self, dim: int, exact: bool):
-        self.dim = dim
-        u = 2.0**-53 if exact else 2.0**-24
-        self.gamma = dim * u / (1 - dim * u)  # kernel rounding, any summation order
-        self.store = 2.0**-23  # float32 rounding of the stored score (and the float64 product)
-        self.cats = _Rows(64, dim)
-        self.synced = 0
-        self._dirty: set[int] = set()
-        self._scratch = Scratch()
+    arith = 2.0**-23  # the integer product is exact; storing it as float32 rounds
 
-    def worth_it(self, n_rows: int, n_cats: int) -> bool:
-        return n_cats >= 64 and n_rows * n_cats * self.dim >= 1_000_000
-
-    def changed(self, labels: np.ndarray) -> None:
-        self._dirty.update(int(c) for c in np.unique(labels))
-
-    def _sync(self, W: np.ndarray, k0: int) -> None:
-        """Quantize new categories and those changed since the last block."""
-        self.cats.grow(k0)
-        old = [c for c in self._dirty if c < self.synced]
-        self._dirty = {c for c in self._dirty if c >= k0}
-        todo = np.array(sorted(old) + list(range(self.synced, k0)), dtype=np.int64)
-        self.cats.fill(W, todo)
-        self.synced = k0
-
-    def _rows(self, Xb: np.ndarray, state) -> _Rows:
-        self._sync(state.W, state.n_cat)
-        rows = _Rows(len(Xb), self.dim)
-        rows.fill(Xb, np.arange(len(Xb)))
-        return rows
-
-    def _bound(self, rows: _Rows) -> float:
-        ex, nx = rows.max_err, rows.max_norm
-        ew, nw = self.cats.max_err, self.cats.max_norm
-        # |x·w − x̂·ŵ| ≤ ‖e_x‖‖w‖ + ‖x̂‖‖e_w‖, plus the kernel's and the store's rounding
-        return (
-            ex * nw
-            + (nx + ex) * ew
-            + self.gamma * nx * nw
-            + self.store * (nx + ex) * (nw + ew)
-            + 1e-12
-        )
+    def _new_rows(self, n: int) -> Rows:
+        return _rows(n, self.dim)
 
     def scores(self, Xb: np.ndarray, state, S: np.ndarray) -> float:
         rows = self._rows(Xb, state)
@@ -268,22 +204,3 @@ class Int16Scorer:
         M = self._scratch.take(len(Xb), -(-k0 // TILE_C), np.float64)
         strip_max(rows.Q, rows.scale, self.cats.Q, self.cats.scale, len(Xb), k0, M)
         return M, TILE_C, self._bound(rows)
-
-
-def scorer_for(dim: int, exact: bool, mode: str) -> Int16Scorer | None:
-    """The int16 scorer when `mode` asks for it ("int16") or allows it ("auto") here."""
-    if mode == "none":
-        return None
-    ok = available() and dim <= MAX_DIM and dim >= LANES
-    if mode == "int16" and not ok:
-        from generator.errors import SaetaxError
-
-        why = (
-            "this CPU has no AVX2"
-            if not available()
-            else f"the width {dim} is outside [16, {MAX_DIM}]"
-        )
-        raise SaetaxError(
-            f"prescore='int16' was asked for but {why}; use prescore='auto' or 'none'."
-        )
-    return Int16Scorer(dim, exact) if ok else None

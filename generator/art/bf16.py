@@ -1,0 +1,135 @@
+"""bfloat16 pre-scoring of cosine ART blocks (see prescore.py for the scheme).
+
+Rows are rounded to bfloat16 (8 significant bits) and kept as float32 values; the block
+product runs through torch's oneDNN matmul with its fp32 precision set to "bf16", which
+lets oneDNN multiply those values as bfloat16 (exactly: they are bfloat16 already) and
+accumulate in float32. On CPUs with AMX-BF16 that is several times the fp32 rate; on
+others oneDNN computes in float32, slower but within the same bound.
+
+Error: the products of bfloat16 values are exact in float32, so the float32 sums are
+within γ_d·‖x̂‖‖ŵ‖ of x̂·ŵ (any order, any blocking: the result and every partial sum are
+float32). AMX treats bfloat16 subnormals as zero, so the rounding flushes them itself;
+products or sums that underflow add at most 2d·2⁻¹²⁶. ‖x − x̂‖ is about 2⁻⁹‖x‖.
+"""
+
+from __future__ import annotations
+
+import math
+from contextlib import contextmanager
+from functools import cache
+
+import numba as nb
+import numpy as np
+
+from generator.art.prescore import RoundedScorer, Rows
+
+TINY = 2.0**-126  # the smallest normal float32 (and bfloat16)
+
+
+@cache
+def available() -> bool:
+    """Whether torch has oneDNN here, whose fp32 precision setting this module uses."""
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - torch is a dependency
+        return False
+    return bool(torch.backends.mkldnn.is_available())
+
+
+@cache
+def fast() -> bool:
+    """Whether oneDNN multiplies bfloat16 in hardware here (AMX tiles), where the
+    bfloat16 product beats every other way of scoring a block."""
+    if not available():
+        return False
+    import torch
+
+    amx = getattr(torch.cpu, "_is_amx_tile_supported", None)
+    try:
+        import llvmlite.binding as llb
+
+        has_bf16 = bool(llb.get_host_cpu_features().get("amx-bf16", False))
+    except RuntimeError:  # pragma: no cover - feature detection unsupported
+        has_bf16 = False
+    return bool(amx is not None and amx() and has_bf16)
+
+
+@nb.njit(parallel=True, cache=True, nogil=True)
+def round_rows(X, rows, Q, scale, err, norm):
+    """Round X's rows `rows` to bfloat16 (to nearest, ties to even; subnormals to zero)
+    into the same rows of Q (float32); per row an upper bound on ‖x − x̂‖ and ‖x‖."""
+    d = X.shape[1]
+    for r in nb.prange(len(rows)):
+        i = rows[r]
+        q = Q[i]
+        for k in range(d):
+            q[k] = np.float32(X[i, k])
+        u = q.view(np.uint32)
+        for k in range(d):
+            v = u[k]
+            u[k] = (v + np.uint32(0x7FFF) + ((v >> np.uint32(16)) & np.uint32(1))) & np.uint32(
+                0xFFFF0000
+            )
+        ss = 0.0
+        e2 = 0.0
+        for k in range(d):
+            if abs(q[k]) < TINY:
+                q[k] = 0.0
+            v = np.float64(X[i, k])
+            res = v - np.float64(q[k])  # exact: x̂ is within a factor 2 of x, or 0
+            ss += v * v
+            e2 += res * res
+        scale[i] = 1.0
+        err[i] = math.sqrt(e2) * (1.0 + 1e-9) + 1e-300
+        norm[i] = math.sqrt(ss) * (1.0 + 1e-12)
+
+
+@contextmanager
+def _bf16_products():
+    """oneDNN may multiply float32 matrices as bfloat16 inside this block (and only here)."""
+    import torch
+
+    mm = torch.backends.mkldnn.matmul
+    old = mm.fp32_precision
+    mm.fp32_precision = "bf16"
+    try:
+        yield
+    finally:
+        mm.fp32_precision = old
+
+
+class Bf16Scorer(RoundedScorer):
+    """Approximate block scores for cosine ART from bfloat16 rows (module docstring)."""
+
+    def __init__(self, dim: int, exact: bool):
+        super().__init__(dim, exact)
+        self.arith = dim * 2.0**-24 / (1 - dim * 2.0**-24)  # float32 sums of exact products
+        self.absolute = 2.0 * dim * TINY
+
+    def _new_rows(self, n: int) -> Rows:
+        return Rows(n, self.dim, np.float32, round_rows)
+
+    def _product(self, Xb: np.ndarray, state, out: np.ndarray) -> float:
+        """out[:, :k0] = the block's rounded products (out float32); their bound."""
+        import torch
+
+        rows = self._rows(Xb, state)
+        x = torch.from_numpy(rows.Q)
+        w = torch.from_numpy(self.cats.Q[: state.n_cat])
+        with _bf16_products(), torch.no_grad():
+            torch.matmul(x, w.T, out=torch.from_numpy(out)[:, : state.n_cat])
+        return self._bound(rows)
+
+    def scores(self, Xb: np.ndarray, state, S: np.ndarray) -> float:
+        if S.dtype == np.float32:
+            return self._product(Xb, state, S)
+        M, _, eps = self.strip_maxima(Xb, state)  # float64 mode: float32 widens exactly
+        S[:, : state.n_cat] = M
+        return eps
+
+    def strip_maxima(self, Xb: np.ndarray, state) -> tuple[np.ndarray, int, float]:
+        """(M, 1, eps): M[r, c] is row r's approximate score of category c, within eps of
+        the kernel's. A matrix of its own (not S) so that the product writes contiguous
+        rows: into S's wider rows oneDNN is markedly slower."""
+        M = self._scratch.take(len(Xb), state.n_cat, np.float32)
+        return M, 1, self._product(Xb, state, M)
