@@ -92,9 +92,10 @@ def test_block_scores_are_within_the_claimed_bound_of_the_kernel(kind, exact):
     # the flat row with itself is the largest possible dot product: still within the bound
     assert abs(approx[40, len(W) - 12] - 1.0) <= eps
     M, width, eps_m = sc.strip_maxima(X, St)
-    if kind == "bf16":  # one category per strip: M is the score matrix itself
+    if kind == "bf16":  # one category per strip: M is the score matrix itself, padded
         assert width == 1 and eps_m == eps
-        np.testing.assert_array_equal(M, approx)
+        assert M.shape == (bf16.padded(len(X)), bf16.padded(len(W))) == (48, 320)
+        np.testing.assert_array_equal(M[: len(X), : len(W)], approx)
     else:
         assert width == int16.TILE_C and eps_m == eps
         pad = -len(W) % width
@@ -125,14 +126,14 @@ def scored(monkeypatch):
         calls.append(args[5])
         return real_strips(*args)
 
-    real_product = bf16.Bf16Scorer._product
+    real_product = bf16.Bf16Scorer.strip_maxima
 
-    def product(self, Xb, state, out):
+    def product(self, Xb, state):
         calls.append(state.n_cat)
-        return real_product(self, Xb, state, out)
+        return real_product(self, Xb, state)
 
     monkeypatch.setattr(int16, "strip_max", strips)
-    monkeypatch.setattr(bf16.Bf16Scorer, "_product", product)
+    monkeypatch.setattr(bf16.Bf16Scorer, "strip_maxima", product)
     return calls
 
 

@@ -465,10 +465,10 @@ def commit_cosine(
     strips of `width` block-start categories that can hold them, by descending
     approximate maximum M, allowing for RANK_DEPTH - 2 of their categories to change
     before row b commits (when more did, the row is ranked again leaving out the strips
-    that hold them); changed or new categories have exact scores in S. Strips are scored with the
-    kernel in that order until the next one's maximum + eps_s is below the runner-up
-    so far, so every decision and diagnostic equals the full scan's. With width 1 and
-    eps_s = 0, M is S and holds the kernel's scores already.
+    that hold them); changed or new categories have exact scores in S. Strips are scored
+    with the kernel in that order until the next one's maximum + eps_s is below the
+    runner-up so far, so every decision and diagnostic equals the full scan's. With
+    width 1 and eps_s = 0, M is S and holds the kernel's scores already.
     `changed` (n_rows slots) and `in_block` (one flag per category slot, all False) are
     scratch space.
     """

@@ -27,8 +27,6 @@ import numpy as np
 
 from generator.art.engine import Scratch
 
-MODES = ("auto", "bf16", "int16", "none")
-
 
 class Rows:
     """Rounded copies of some rows, with per row the scale, a bound on ‖x − x̂‖ and ‖x‖.
@@ -101,9 +99,10 @@ class RoundedScorer:
         self.cats.fill(W, todo)
         self.synced = k0
 
-    def _rows(self, Xb: np.ndarray, state) -> Rows:
+    def _rows(self, Xb: np.ndarray, state, n: int = 0) -> Rows:
+        """The block's rounded rows (then n - len(Xb) zero rows); categories synced."""
         self._sync(state.W, state.n_cat)
-        rows = self._new_rows(len(Xb))
+        rows = self._new_rows(max(n, len(Xb)))
         rows.fill(Xb, np.arange(len(Xb)))
         return rows
 
