@@ -43,8 +43,11 @@ def test_float64_follows_the_definition(rho):
 def test_float32_is_block_size_invariant_and_close_to_float64():
     X = unit_rows(1500, 64, 2).astype(np.float32)
     runs = [CosineART(0.25, block_size=b).fit(X) for b in (1, 8, 64, 200)]
-    for r in runs[1:]:
+    for r in runs[1:]:  # to the last bit: a pair's score is the same whichever path made it
         np.testing.assert_array_equal(r.labels_, runs[0].labels_)
+        np.testing.assert_array_equal(r.weights_, runs[0].weights_)
+        np.testing.assert_array_equal(r.match_, runs[0].match_)
+        np.testing.assert_array_equal(r.margin_, runs[0].margin_)
     f64 = CosineART(0.25, dtype="float64").fit(X)
     assert (f64.labels_ == runs[0].labels_).mean() > 0.99
 

@@ -457,6 +457,7 @@ def commit_cosine(
     created,
     changed,
     in_block,
+    G,
 ):
     """commit_block for cosine ART without a parent constraint, scoring few categories.
 
@@ -470,7 +471,9 @@ def commit_cosine(
     runner-up so far, so every decision and diagnostic equals the full scan's. With
     width 1 and eps_s = 0, M is S and holds the kernel's scores already.
     `changed` (n_rows slots) and `in_block` (one flag per category slot, all False) are
-    scratch space.
+    scratch space. G[r, b] is the kernel's score of row r against row b of the block
+    (`score_block` of the block with itself): a category row b founds is a copy of it, so
+    G holds its exact scores until it changes, the same values score_range would give.
     """
     k0 = n_cat
     n_strips = (k0 + width - 1) // width
@@ -523,7 +526,10 @@ def commit_cosine(
         )
         labels[b], match[b], margin[b], created[b] = c_changed, m, gap, best < 0
         n_cat += best < 0
-        if b + 1 < n_rows:
+        if best < 0:  # a new category is a copy of row b: its scores are the block's own
+            for r in range(b + 1, n_rows):
+                S[r, c_changed] = G[r, b]
+        elif b + 1 < n_rows:
             score_range(X, W, b + 1, n_rows, c_changed, c_changed + 1, S, DOT, exact)
         if not in_block[c_changed]:
             in_block[c_changed] = True

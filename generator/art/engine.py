@@ -287,6 +287,8 @@ def _commit_cosine(state, Xb, pb, S, rule, out, start, scorer=None):
     else:
         M, width, eps = S, 1, _kernel_scores(Xb, state, S, rule)
     K.rank_candidates(M, nb_, M.shape[1] if width > 1 else k0, eps, cand, n_cand)
+    G = np.empty((nb_, nb_), Xb.dtype)  # the block against itself: new categories' scores
+    K.score_block(Xb, Xb, nb_, nb_, G, K.DOT, rule.exact)
     return K.commit_cosine(
         Xb,
         nb_,
@@ -308,6 +310,7 @@ def _commit_cosine(state, Xb, pb, S, rule, out, start, scorer=None):
         *out.rows(start, start + nb_),
         np.empty(nb_, np.int64),
         np.zeros(k0 + nb_, np.bool_),
+        G,
     )
 
 
