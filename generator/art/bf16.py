@@ -38,20 +38,22 @@ def available() -> bool:
 
 @cache
 def fast() -> bool:
-    """Whether oneDNN multiplies bfloat16 in hardware here (AMX tiles), where the
-    bfloat16 product beats every other way of scoring a block."""
+    """Whether oneDNN multiplies bfloat16 in hardware here (AMX-BF16, and the operating
+    system lets this process use the tiles), where the bfloat16 product beats every other
+    way of scoring a block."""
     if not available():
         return False
     import torch
 
-    amx = getattr(torch.cpu, "_is_amx_tile_supported", None)
+    tiles = getattr(torch.cpu, "_is_amx_tile_supported", None)
+    enable = getattr(torch.cpu, "_init_amx", None)  # asks the kernel for the tile state
     try:
         import llvmlite.binding as llb
 
         has_bf16 = bool(llb.get_host_cpu_features().get("amx-bf16", False))
     except RuntimeError:  # pragma: no cover - feature detection unsupported
         has_bf16 = False
-    return bool(amx is not None and amx() and has_bf16)
+    return bool(has_bf16 and tiles is not None and tiles() and enable is not None and enable())
 
 
 @nb.njit(parallel=True, cache=True, nogil=True)
