@@ -186,8 +186,7 @@ def bench_cosine_scale(n: int, d: int, rhos: list[float]) -> None:
     data = {"random": unit_rows(n, d, seed=2).astype(np.float32), "planted": planted.X}
     from generator.art import prescore
 
-    picked = prescore.scorer_for(d, False, "auto")
-    auto = {"Int16Scorer": "int16", "Bf16Scorer": "bf16"}.get(type(picked).__name__, "none")
+    auto = getattr(prescore.scorer_for(d, False, "auto"), "name", "none")
     print(f"\nCosineART  N={n}  d={d}  (Pythia-410M size; goal < 30 s per level)")
     print(f"  prescore='auto' picks {auto!r} on this machine")
     for name, X in data.items():

@@ -187,6 +187,7 @@ def test_auto_picks_bf16_with_amx_else_int16_with_avx2_else_the_kernel(monkeypat
     monkeypatch.setattr(bf16, "fast", lambda: False)
     monkeypatch.setattr(int16, "available", lambda: True)
     assert type(prescore.scorer_for(64, False, "auto")) is int16.Int16Scorer
+    assert [prescore.scorer_for(64, False, k).name for k in ("bf16", "int16")] == ["bf16", "int16"]
     assert prescore.scorer_for(8, False, "auto") is None  # narrower than one int16 register
     monkeypatch.setattr(int16, "available", lambda: False)
     assert prescore.scorer_for(64, False, "auto") is None

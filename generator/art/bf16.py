@@ -110,6 +110,8 @@ def _bf16_products():
 class Bf16Scorer(RoundedScorer):
     """Approximate block scores for cosine ART from bfloat16 rows (module docstring)."""
 
+    name = "bf16"
+
     def __init__(self, dim: int, exact: bool):
         super().__init__(dim, exact)
         self.arith = dim * 2.0**-24 / (1 - dim * 2.0**-24)  # float32 sums of exact products

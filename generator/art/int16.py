@@ -186,6 +186,7 @@ class Int16Scorer(RoundedScorer):
     strip of TILE_C categories, all a cosine commit needs.
     """
 
+    name = "int16"
     arith = 2.0**-23  # the integer product is exact; storing it as float32 rounds
 
     def _new_rows(self, n: int) -> Rows:

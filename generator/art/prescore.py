@@ -15,8 +15,9 @@ of the kernel alone; only the time changes. Two kinds of rounded arithmetic:
   AVX2 `vpmaddwd` tile; twice the multiply-adds of fp32 FMA per instruction.
 
 Both bound a score's error the same way. With x̂ the rounded row and e = x − x̂,
-|x·w − x̂·ŵ| ≤ ‖e_x‖‖w‖ + ‖x̂‖‖e_w‖; the product x̂·ŵ is computed with a relative error
-of at most `arith`·‖x̂‖‖ŵ‖; and the kernel's own score is within γ_d‖x‖‖w‖ of x·w.
+|x·w − x̂·ŵ| ≤ ‖e_x‖‖w‖ + ‖x̂‖‖e_w‖; the computed x̂·ŵ is within
+`arith`·‖x̂‖‖ŵ‖ + `absolute` of the exact one (each scorer's own arithmetic); and the
+kernel's own score is within γ_d‖x‖‖w‖ of x·w.
 """
 
 from __future__ import annotations
@@ -69,8 +70,9 @@ class RoundedScorer:
     either `scores` (fill S[:, :k0], return the bound) or `strip_maxima`.
     """
 
-    arith = 0.0  # relative error of the rounded product, times ‖x̂‖‖ŵ‖
-    absolute = 0.0  # absolute error of the rounded product (underflow)
+    name = ""  # the `prescore` value that selects this scorer
+    arith = 0.0  # error of the computed product, in units of ‖x̂‖‖ŵ‖
+    absolute = 0.0  # and its part that does not scale (underflow)
 
     def __init__(self, dim: int, exact: bool):
         self.dim = dim
