@@ -492,7 +492,7 @@ def commit_cosine(
         if n_old > min(b + 2, RANK_DEPTH) - 2:  # rank again, around the changed strips
             _rank_row(M, b, n_strips, eps_s, 2, strip_changed, True, cand, n_cand)
         nc = n_cand[b]
-        n_visit = (k0 + width - 1) // width if nc < 0 else nc
+        n_visit = n_strips if nc < 0 else nc
         for i in range(n_visit):
             st = i if nc < 0 else cand[b, i]
             lo = st * width

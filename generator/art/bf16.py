@@ -21,6 +21,7 @@ from functools import cache
 import numba as nb
 import numpy as np
 
+from generator.art.engine import gamma
 from generator.art.prescore import RoundedScorer, Rows
 
 TINY = 2.0**-126  # the smallest normal float32 (and bfloat16)
@@ -114,7 +115,7 @@ class Bf16Scorer(RoundedScorer):
 
     def __init__(self, dim: int, exact: bool):
         super().__init__(dim, exact)
-        self.arith = dim * 2.0**-24 / (1 - dim * 2.0**-24)  # float32 sums of exact products
+        self.arith = gamma(dim, 2.0**-24)  # float32 sums of exact products
         self.absolute = 2.0 * dim * TINY
 
     def _new_rows(self, n: int) -> Rows:

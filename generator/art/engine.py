@@ -76,6 +76,12 @@ class Rule:
     prescore: str = "none"  # "auto" | "bf16" | "int16" | "none": rounded block scores (prescore.py)
 
 
+def gamma(n: int, u: float) -> float:
+    """γ_n = n·u / (1 − n·u): the relative error bound of a sum of n products computed in
+    any order with unit roundoff u (2⁻²⁴ float32, 2⁻⁵³ float64)."""
+    return n * u / (1 - n * u)
+
+
 class Scorer:
     """Block scores computed off the kernels (e.g. on a GPU) with a bound on their error.
 
@@ -90,11 +96,10 @@ class Scorer:
         self.dtype = torch.float64 if rule.exact else torch.float32
         self._W = None
         self._dirty: set[int] = set()
-        u = 2.0**-53 if rule.exact else 2.0**-24
-        gamma = dim * u / (1 - dim * u)
+        g = gamma(dim, 2.0**-53 if rule.exact else 2.0**-24)
         # fuzzy: S = (|x| + |w| - L1)/2 from three sums of at most `dim` each; cosine: Σ|x·w| ≤ 1
         terms = 3.0 * dim if rule.kind == K.KIND_FUZZY else 1.001
-        self.eps = 2.0 * gamma * terms + (gamma * dim if rule.kind == K.KIND_FUZZY else 0.0)
+        self.eps = 2.0 * g * terms + (g * dim if rule.kind == K.KIND_FUZZY else 0.0)
 
     def worth_it(self, n_rows: int, n_cats: int) -> bool:
         """A device round trip pays off only for large blocks of work."""
@@ -286,7 +291,7 @@ def _commit_cosine(state, Xb, pb, S, rule, out, start, scorer=None):
         M, width, eps = S, 1, scorer.scores(Xb, state, S)
     else:
         M, width, eps = S, 1, _kernel_scores(Xb, state, S, rule)
-    K.rank_candidates(M, nb_, M.shape[1] if width > 1 else k0, eps, cand, n_cand)
+    K.rank_candidates(M, nb_, -(-k0 // width), eps, cand, n_cand)  # M may be padded wider
     G = np.empty((nb_, nb_), Xb.dtype)  # the block against itself: new categories' scores
     K.score_block(Xb, Xb, nb_, nb_, G, K.DOT, rule.exact)
     return K.commit_cosine(

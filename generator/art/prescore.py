@@ -26,7 +26,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from generator.art.engine import Scratch
+from generator.art.engine import Scratch, gamma
 
 
 class Rows:
@@ -76,8 +76,7 @@ class RoundedScorer:
 
     def __init__(self, dim: int, exact: bool):
         self.dim = dim
-        u = 2.0**-53 if exact else 2.0**-24
-        self.gamma = dim * u / (1 - dim * u)  # the kernel's rounding, any summation order
+        self.gamma = gamma(dim, 2.0**-53 if exact else 2.0**-24)  # the kernel's rounding
         self.cats = self._new_rows(64)
         self.synced = 0
         self._dirty: set[int] = set()
