@@ -157,8 +157,10 @@ def serve(out_dir: Path, port: int) -> None:
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def modules(as_json: bool) -> None:
-    """List the ART modules a sweep can use, with their parameters and defaults."""
+    """List the ART modules a sweep can use, with their parameters and defaults, and the
+    clustering methods."""
     from generator.art.registry import describe_modules, list_modules
+    from generator.methods import METHODS
 
     infos = list_modules()
     if as_json:
@@ -167,6 +169,9 @@ def modules(as_json: bool) -> None:
         click.echo(json.dumps([i.to_dict() for i in infos], indent=2))
     else:
         click.echo(describe_modules(infos))
+        click.echo("\nClustering methods (sweep.methods):")
+        for name, method in METHODS.items():
+            click.echo(f"  {name:<11} {method.summary}")
 
 
 if __name__ == "__main__":  # pragma: no cover

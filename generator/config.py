@@ -145,6 +145,7 @@ class ModuleSpec(Section):
 
     @model_validator(mode="after")
     def _known_module(self) -> ModuleSpec:
+        from generator.art.base import check_names
         from generator.art.registry import list_modules
 
         infos = {m.name: m for m in list_modules()}
@@ -155,55 +156,74 @@ class ModuleSpec(Section):
                 f"unknown ART module {self.name!r}.{hint} Available: {', '.join(infos)}"
             )
         specs = {p.name: p for p in infos[self.name].params}
+        if "rho" in self.params:
+            raise ValueError(
+                "`rho` comes from sweep.rho_sets, one per level; remove it from params"
+            )
+        check_names(f"module {self.name!r}", specs, self.params)
         for key, value in self.params.items():
-            if key == "rho":
-                raise ValueError(
-                    "`rho` comes from sweep.rho_sets, one per level; remove it from params"
-                )
-            if key not in specs:
-                raise ValueError(
-                    f"module {self.name!r} has no parameter {key!r}; it accepts {', '.join(specs)}"
-                )
-            try:
-                specs[key].check(self.name, value)
-            except ValueError as e:
-                raise ValueError(str(e)) from None
+            specs[key].check(self.name, value)
+        return self
+
+
+class MethodSpec(Section):
+    """One clustering method of the sweep (a name from the method registry) and its
+    parameters; a bare name means no parameters."""
+
+    name: str = "art"
+    """A registered method. `art`: ART hierarchies over `sweep.modules` ×
+    `sweep.rho_sets` × `sweep.hierarchy`."""
+    params: dict[str, Any] = Field(default_factory=dict)
+    """The method's own parameters (`art` takes none: its grid is those three keys)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_name(cls, data: Any) -> Any:
+        return {"name": data} if isinstance(data, str) else data
+
+    @model_validator(mode="after")
+    def _known_method(self) -> MethodSpec:
+        from generator.methods import get_method
+
+        get_method(self.name).check_params(self.params)
         return self
 
 
 class SweepConfig(Section):
-    """The run grid: PCA settings × vigilance sets × modules × hierarchy modes × seeds."""
+    """The run grid: PCA settings × each method's runs × seeds. The `art` method's runs
+    are ART modules × vigilance sets × hierarchy modes."""
 
+    methods: list[MethodSpec] = Field(default_factory=lambda: [MethodSpec()], min_length=1)
+    """Clustering methods run on every PCA setting and seed, in this order."""
     modules: list[ModuleSpec] = Field(default_factory=lambda: [ModuleSpec()], min_length=1)
+    """ART modules the `art` method tries, each with its parameters."""
     rho_sets: list[list[Rho]] = Field(default_factory=lambda: [[0.2, 0.5, 0.8]], min_length=1)
-    """Vigilance per hierarchy level, coarse to fine; each in (0, 1] and strictly
-    increasing."""
+    """For the `art` method: vigilance per hierarchy level, coarse to fine; each in
+    (0, 1] and strictly increasing."""
     hierarchy: list[Literal["nested", "smart"]] = Field(
         default_factory=lambda: ["nested"], min_length=1
     )
-    """`nested`: a level-k category accepts samples of one parent only (the seed's rule).
+    """For the `art` method. `nested`: a level-k category accepts samples of one parent
+    only (the seed's rule).
     `smart`: Bartfai's SMART with MT+ match tracking, as artlib builds it."""
     seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
-    """Input-order seeds; each gives its own run."""
+    """Seeds (ART: input orders); each gives its own run."""
     stability: bool = True
-    """Fit every run a second time on another input order and report the adjusted Rand
-    index per level."""
+    """Fit every run a second time with another seed (ART: another input order) and
+    report the adjusted Rand index per level."""
     executor: Literal["sequential", "processes"] = "sequential"
-    """How runs are executed: one after another, or spread over local processes."""
+    """How runs are executed: one after another, or spread over local processes (each
+    worker receives the input arrays once)."""
     workers: int = Field(2, ge=1)
     """Processes used by the `processes` executor."""
 
     @field_validator("rho_sets")
     @classmethod
     def _increasing(cls, rho_sets: list[list[float]]) -> list[list[float]]:
+        from generator.art.base import check_levels
+
         for i, rhos in enumerate(rho_sets):
-            if not rhos:
-                raise ValueError(f"rho_sets[{i}] is empty; give one vigilance per level")
-            for a, b in zip(rhos, rhos[1:]):
-                if not b > a:
-                    raise ValueError(
-                        f"rho_sets[{i}] = {rhos} must be strictly increasing (coarse to fine levels)"
-                    )
+            check_levels(rhos, f"rho_sets[{i}]")
         return rho_sets
 
 
@@ -274,10 +294,6 @@ class Config(Section):
         p = Path(value).expanduser()
         return p if p.is_absolute() else (self._base_dir / p)
 
-    def section(self, name: str) -> dict[str, Any]:
-        """A section as plain JSON-able data, for cache keys and the manifest."""
-        return getattr(self, name).model_dump(mode="json")
-
 
 # ---------------------------------------------------------------------------------------
 # loading and error messages
@@ -306,94 +322,12 @@ def parse_config(
     try:
         cfg = Config.model_validate(data)
     except ValidationError as e:
-        raise ConfigError(_format_errors(e, source)) from None
+        from generator.config_errors import format_errors
+
+        raise ConfigError(format_errors(e, source)) from None
     if base_dir is not None:
         cfg._base_dir = base_dir
     return cfg
-
-
-def _loc_str(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out or "(top level)"
-
-
-def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
-    """The config class found by following a location path (for did-you-mean)."""
-    cls: Any = Config
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        field = (
-            cls.model_fields.get(part)
-            if isinstance(cls, type) and issubclass(cls, BaseModel)
-            else None
-        )
-        if field is None:
-            return None
-        cls = _inner_model(field.annotation)
-        if cls is None:
-            return None
-    return cls
-
-
-def _inner_model(annotation: Any) -> type[BaseModel] | None:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in getattr(annotation, "__args__", ()) or ():
-        found = _inner_model(arg)
-        if found is not None:
-            return found
-    return None
-
-
-def _one_error(err: dict[str, Any]) -> str:
-    loc = tuple(p for p in err["loc"] if p not in ("function-after", "function-before"))
-    # pydantic inserts union branch names ("int", "none") into loc; drop them
-    loc = tuple(
-        p for p in loc if not (isinstance(p, str) and p in {"int", "none", "float", "str", "bool"})
-    )
-    where = _loc_str(loc)
-    kind = err["type"]
-    given = err.get("input")
-    if kind == "extra_forbidden":
-        key = str(loc[-1])
-        parent = _model_at(loc[:-1])
-        allowed = sorted(parent.model_fields) if parent else []
-        close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        return f"{where}: unknown key {key!r}{hint} Accepted keys here: {', '.join(allowed)}."
-    if kind == "missing":
-        return f"{where}: required key is missing."
-    msg = err["msg"]
-    if msg.startswith("Value error, "):
-        msg = msg[len("Value error, ") :]
-    if kind in {
-        "greater_than",
-        "less_than_equal",
-        "greater_than_equal",
-        "less_than",
-    } and where.startswith("sweep.rho_sets"):
-        msg = "rho must be a float in (0, 1]"
-    msg = msg.rstrip(".")
-    if not isinstance(given, (dict, list)) and "Got " not in msg:
-        msg += f"; got {given!r}"
-    return f"{where}: {msg}."
-
-
-def _format_errors(error: ValidationError, source: str) -> str:
-    errors = error.errors()
-    first = _one_error(errors[0])
-    more = (
-        f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
-        if len(errors) > 1
-        else ""
-    )
-    return f"{source}: {first}{more}"
 
 
 def check_against_data(cfg: Config, *, n_rows: int, d_in: int) -> None:
@@ -405,62 +339,3 @@ def check_against_data(cfg: Config, *, n_rows: int, d_in: int) -> None:
                 f"pca.dims[{i}]: {d} is larger than the data allows; at most {limit} "
                 f"(= min(selected features {n_rows}, d_in {d_in})), or null for raw dims."
             )
-
-
-# ---------------------------------------------------------------------------------------
-# the reference page (docs/config.md is this function's output; a test keeps them equal)
-
-
-def config_reference() -> str:
-    """Markdown documenting every key of site_config.yml with its default."""
-    lines = [
-        "# Configuration reference",
-        "",
-        "Every key of `site_config.yml`, its default and what it accepts. Unknown keys are",
-        "errors (with a did-you-mean). Generated from `generator/config.py`:",
-        "`python -m generator.config > docs/config.md`.",
-        "",
-    ]
-    _document(Config, "", lines)
-    return "\n".join(lines) + "\n"
-
-
-def _document(cls: type[BaseModel], prefix: str, lines: list[str]) -> None:
-    lines += [
-        f"## `{prefix.rstrip('.') or 'top level'}`",
-        "",
-        (cls.__doc__ or "").strip(),
-        "",
-        "| key | default | description |",
-        "|---|---|---|",
-    ]
-    nested: list[tuple[str, type[BaseModel]]] = []
-    for name, field in cls.model_fields.items():
-        sub = _inner_model(field.annotation)
-        if sub is not None and name not in ("modules",):
-            nested.append((f"{prefix}{name}.", sub))
-        default = "required" if field.is_required() else _show_default(field)
-        desc = " ".join((field.description or "").split()).replace("|", "\\|")
-        if sub is not None and name not in ("modules",):
-            desc = f"see [`{prefix}{name}`](#{(prefix + name).replace('.', '')})"
-        lines.append(f"| `{prefix}{name}` | {default} | {desc} |")
-    lines.append("")
-    for p, sub in nested:
-        _document(sub, p, lines)
-    if cls is SweepConfig:
-        _document(ModuleSpec, f"{prefix}modules[].", lines)
-
-
-def _show_default(field: Any) -> str:
-    value = field.get_default(call_default_factory=True)
-    if isinstance(value, BaseModel):
-        return "(section)"
-    if isinstance(value, list) and value and isinstance(value[0], BaseModel):
-        value = [v.model_dump(mode="json") for v in value]
-    return f"`{yaml.safe_dump(value, default_flow_style=True).strip().removesuffix('...').strip()}`"
-
-
-if __name__ == "__main__":  # pragma: no cover
-    import sys
-
-    sys.stdout.write(config_reference())

@@ -1,4 +1,9 @@
-"""The one error type users see: a sentence naming the bad value and what is accepted."""
+"""The error types users see (a sentence naming the bad value and what is accepted), and
+the input rules more than one module enforces, written once."""
+
+from __future__ import annotations
+
+from typing import Any
 
 
 class SaetaxError(Exception):
@@ -19,3 +24,34 @@ class SourceError(SaetaxError, ValueError):
 
 class DataError(SaetaxError, ValueError):
     """Numeric data that cannot be used as given (NaN rows, wrong rank or width)."""
+
+
+def check_finite_rows(finite: Any, where: str, ids: str = "rows") -> None:
+    """The one message for rows with NaN or infinite values: how many, and which.
+
+    `finite` is a per-row boolean mask; `ids` names what the row numbers are
+    (`rows`, or `latents` for an SAE's decoder)."""
+    import numpy as np
+
+    bad = np.flatnonzero(~np.asarray(finite, dtype=bool))
+    if len(bad):
+        shown = ", ".join(map(str, bad[:10])) + (", ..." if len(bad) > 10 else "")
+        raise DataError(
+            f"{where}: {len(bad)} row(s) contain NaN or infinite values ({ids} {shown}); "
+            "every row must be finite."
+        )
+
+
+def resolve_device(name: str) -> str:
+    """`auto` → cuda when torch sees a GPU, else cpu; `cuda` without one is an error."""
+    if name == "cpu":
+        return "cpu"
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda"
+    if name == "cuda":
+        raise SaetaxError(
+            "device='cuda' was asked for but torch sees no CUDA device; use device='auto' or 'cpu'."
+        )
+    return "cpu"

@@ -11,11 +11,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from generator import metrics
+from generator.artifacts import CLUSTER_COLUMNS, LevelMetrics
 from generator.lens import NormMode, lens_topk
+from generator.methods import RunResult
 from generator.sources.lens import LensModel
-from generator.sweep import RunResult
 
 
 @dataclass
@@ -103,16 +105,7 @@ def interpret_run(
         cohesion = np.bincount(lab, weights=cos, minlength=C) / np.maximum(size, 1)
         sets = [set(row) for row in ids.tolist()]
         distinct, glob = metrics.distinctiveness(sets, parent, global_tokens)
-        joined = ~result.created[:, lv]
-        match_sum = np.bincount(lab[joined], weights=result.match[joined, lv], minlength=C)
-        n_joined = np.bincount(lab[joined], minlength=C)
-        mg = result.margin[:, lv]
-        ok = joined & np.isfinite(mg)
-        margin_sum = np.bincount(lab[ok], weights=mg[ok], minlength=C)
-        n_margin = np.bincount(lab[ok], minlength=C)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean_match = np.where(n_joined > 0, match_sum / np.maximum(n_joined, 1), np.nan)
-            mean_margin = np.where(n_margin > 0, margin_sum / np.maximum(n_margin, 1), np.nan)
+        mean_match, mean_margin = _mean_diagnostics(result, lv, C)
         out.append(
             LevelTable(
                 lv,
@@ -132,15 +125,36 @@ def interpret_run(
     return out
 
 
+def _mean_diagnostics(result: RunResult, lv: int, C: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per cluster: mean ART match and choice margin of the members that joined it
+    (NaN where none joined, or for a method without ART diagnostics)."""
+    d = result.diagnostics
+    if d is None:
+        return np.full(C, np.nan), np.full(C, np.nan)
+    lab = result.labels[:, lv]
+    joined = ~d.created[:, lv]
+    match_sum = np.bincount(lab[joined], weights=d.match[joined, lv], minlength=C)
+    n_joined = np.bincount(lab[joined], minlength=C)
+    mg = d.margin[:, lv]
+    ok = joined & np.isfinite(mg)
+    margin_sum = np.bincount(lab[ok], weights=mg[ok], minlength=C)
+    n_margin = np.bincount(lab[ok], minlength=C)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_match = np.where(n_joined > 0, match_sum / np.maximum(n_joined, 1), np.nan)
+        mean_margin = np.where(n_margin > 0, margin_sum / np.maximum(n_margin, 1), np.nan)
+    return mean_match, mean_margin
+
+
 def level_metrics(
     tables: list[LevelTable],
     result: RunResult,
     X_reduced: np.ndarray,
     silhouette_sample: int,
     seed: int,
-) -> list[dict[str, Any]]:
+) -> list[LevelMetrics]:
     """Headline numbers per level (silhouette on the data the run clustered)."""
     out = []
+    d = result.diagnostics
     for t in tables:
         lv = t.level
         sil = metrics.silhouette(X_reduced, result.labels[:, lv], silhouette_sample, seed)
@@ -150,11 +164,26 @@ def level_metrics(
                 t.size,
                 t.cohesion,
                 t.distinctiveness,
-                result.match[:, lv],
-                result.margin[:, lv],
-                result.created[:, lv],
                 sil,
                 ari,
+                *(() if d is None else (d.match[:, lv], d.margin[:, lv], d.created[:, lv])),
             )
         )
     return out
+
+
+def cluster_frame(tables: list[LevelTable]) -> pd.DataFrame:
+    """clusters.parquet without its token strings (added from the lens's vocabulary)."""
+    cols: dict[str, list[Any]] = {c: [] for c in CLUSTER_COLUMNS if c != "tokens"}
+    for t in tables:
+        C = len(t.size)
+        cols["cluster"] += range(C)
+        cols["level"] += [t.level] * C
+        cols["parent"] += t.parent.astype(int).tolist()
+        cols["size"] += t.size.astype(int).tolist()
+        cols["n_children"] += t.n_children.astype(int).tolist()
+        cols["token_ids"] += t.token_ids.tolist()
+        cols["token_scores"] += t.token_scores.astype(float).tolist()
+        for name in ("cohesion", "distinctiveness", "global_overlap", "mean_match", "mean_margin"):
+            cols[name] += getattr(t, name).astype(float).tolist()
+    return pd.DataFrame(cols)

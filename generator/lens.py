@@ -20,7 +20,6 @@ from generator.sources.lens import LensModel
 log = logging.getLogger(__name__)
 
 NormMode = Literal["gamma", "seed", "none"]
-JUNK_CLASSES = ("byte_fallback", "special", "whitespace", "non_ascii")
 _SPECIAL = re.compile(r"<\|[^|]*\|>|\[(unused\d+|[A-Z]{2,5})\]")
 
 

@@ -13,9 +13,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
+
+from generator.artifacts import DecoderStructure, LevelMetrics, NnSummary
 
 
 def unit(X: np.ndarray) -> np.ndarray:
@@ -117,31 +117,31 @@ def level_summary(
     sizes: np.ndarray,
     cohesion: np.ndarray,
     distinct: np.ndarray,
-    match: np.ndarray,
-    margin: np.ndarray,
-    created: np.ndarray,
     sil: float | None,
     ari: float | None,
-) -> dict[str, Any]:
-    """One level's headline numbers (cohesion and distinctiveness over clusters of 2+)."""
+    match: np.ndarray | None = None,
+    margin: np.ndarray | None = None,
+    created: np.ndarray | None = None,
+) -> LevelMetrics:
+    """One level's headline numbers (cohesion and distinctiveness over clusters of 2+);
+    match and margin only where the method reports them (ART)."""
     multi = sizes >= 2
-    joined = ~created
-    return {
-        "clusters": int(len(sizes)),
-        "singletons": int((sizes == 1).sum()),
-        "largest_share": float(sizes.max() / sizes.sum()),
-        "gini": gini(sizes),
-        "cohesion": float(np.average(cohesion[multi], weights=sizes[multi]))
-        if multi.any()
+    joined = None if created is None else ~created
+    has_joined = joined is not None and joined.any()
+    return LevelMetrics(
+        clusters=int(len(sizes)),
+        singletons=int((sizes == 1).sum()),
+        largest_share=float(sizes.max() / sizes.sum()),
+        gini=gini(sizes),
+        cohesion=float(np.average(cohesion[multi], weights=sizes[multi])) if multi.any() else None,
+        distinctiveness=float(distinct[multi].mean()) if multi.any() else None,
+        silhouette=sil,
+        mean_match=float(np.nanmean(match[joined])) if has_joined else None,
+        mean_margin=float(np.nanmean(margin[joined]))
+        if has_joined and np.isfinite(margin[joined]).any()
         else None,
-        "distinctiveness": float(distinct[multi].mean()) if multi.any() else None,
-        "silhouette": sil,
-        "mean_match": float(np.nanmean(match[joined])) if joined.any() else None,
-        "mean_margin": float(np.nanmean(margin[joined]))
-        if joined.any() and np.isfinite(margin[joined]).any()
-        else None,
-        "stability_ari": ari,
-    }
+        stability_ari=ari,
+    )
 
 
 def nearest_neighbour_cosines(
@@ -161,7 +161,7 @@ def nearest_neighbour_cosines(
     return best.astype(np.float64)
 
 
-def decoder_structure(W: np.ndarray, sample: int, seed: int) -> dict[str, Any]:
+def decoder_structure(W: np.ndarray, sample: int, seed: int) -> DecoderStructure:
     """Nearest-neighbour cosines of W beside random unit vectors of the same shape."""
     rng = np.random.default_rng(seed + 1)
     R = rng.standard_normal(W.shape).astype(np.float32)
@@ -169,23 +169,17 @@ def decoder_structure(W: np.ndarray, sample: int, seed: int) -> dict[str, Any]:
     rand = nearest_neighbour_cosines(R, sample, seed)
     bins = np.linspace(-0.2, 1.0, 61)
 
-    def summary(v: np.ndarray) -> dict[str, Any]:
+    def summary(v: np.ndarray) -> NnSummary:
         q = np.quantile(v, [0.1, 0.5, 0.9])
-        return {
-            "p10": float(q[0]),
-            "median": float(q[1]),
-            "p90": float(q[2]),
-            "histogram": np.histogram(np.clip(v, bins[0], bins[-1]), bins=bins)[0].tolist(),
-        }
+        hist = np.histogram(np.clip(v, bins[0], bins[-1]), bins=bins)[0]
+        return NnSummary(float(q[0]), float(q[1]), float(q[2]), hist.tolist())
 
-    return {
-        "shape": list(W.shape),
-        "sample": int(len(ours)),
-        "bins": bins.tolist(),
-        "decoder": summary(ours),
-        "random": summary(rand),
-        "norms": {
-            "min": float(np.linalg.norm(W, axis=1).min()),
-            "max": float(np.linalg.norm(W, axis=1).max()),
-        },
-    }
+    norms = np.linalg.norm(W, axis=1)
+    return DecoderStructure(
+        list(W.shape),
+        int(len(ours)),
+        bins.tolist(),
+        summary(ours),
+        summary(rand),
+        {"min": float(norms.min()), "max": float(norms.max())},
+    )

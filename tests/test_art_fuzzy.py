@@ -133,7 +133,7 @@ def test_bad_data_is_named():
     X = m.prepare_data(unit_rows(20, 3))
     bad = X.copy()
     bad[4, 1] = np.nan
-    with pytest.raises(DataError, match=r"1 sample row\(s\) contain NaN .* \(rows 4\)"):
+    with pytest.raises(DataError, match=r"1 row\(s\) contain NaN .* \(rows 4\)"):
         FuzzyART(0.5).fit(bad)
     with pytest.raises(DataError, match=r"prepared values in \[0, 1\]; row 0 has values"):
         FuzzyART(0.5).fit(X * 3 - 1)
@@ -144,7 +144,9 @@ def test_bad_data_is_named():
     fitted = FuzzyART(0.5).fit(X)
     with pytest.raises(DataError, match="fitted on 6 prepared features but got 4"):
         fitted.predict(X[:, :4])
-    with pytest.raises(DataError, match="prepare_data: rows 2 contain NaN"):
+    with pytest.raises(
+        DataError, match=r"prepare_data: 1 row\(s\) contain NaN or infinite values \(rows 2\)"
+    ):
         FuzzyART().prepare_data(np.array([[0.0], [1.0], [np.inf]]))
 
 

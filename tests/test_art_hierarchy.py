@@ -123,3 +123,60 @@ def test_bad_hierarchy_parameters(kwargs, message):
 def test_smart_keeps_artlib_signature():
     with pytest.raises(ParamError, match="strictly increasing"):
         SMART(FuzzyART, [0.8, 0.5], {"alpha": 0.01, "beta": 1.0}).fit(np.zeros((2, 2)))
+
+
+@pytest.mark.parametrize(
+    ("module", "mode", "rhos", "params"),
+    [
+        ("cosine", "nested", [0.3, 0.6, 0.85], {"beta": 0.5}),
+        ("cosine", "smart", [0.3, 0.6, 0.85], {"prescore": "none"}),
+        ("fuzzy", "nested", [0.2, 0.5, 0.8], {"dtype": "float64"}),
+        ("fuzzy", "smart", [0.2, 0.5, 0.8], {}),
+    ],
+)
+def test_a_saved_hierarchy_continues_exactly_like_an_uninterrupted_one(
+    tmp_path, module, mode, rhos, params
+):
+    from generator.methods.art import load_state, save_state
+    from generator.synthetic import make_planted_hierarchy
+
+    p = make_planted_hierarchy((5, 3, 3), d=32, per_leaf=12, seed=3)
+    X = p.X[np.random.default_rng(0).permutation(len(p.X))]
+    ref = Hierarchy(module, rhos, mode=mode, params=params)
+    batches = np.array_split(ref.prepare_data(X), 3)
+    for b in batches:
+        ref.partial_fit(b)
+
+    first = Hierarchy(module, rhos, mode=mode, params=params)
+    first.partial_fit(np.array_split(first.prepare_data(X), 3)[0])  # bounds from all of X
+    save_state(first, tmp_path)
+    del first
+    resumed = load_state(tmp_path)
+    for b in np.array_split(resumed.prepare_data(X), 3)[1:]:  # FuzzyART: restored bounds
+        resumed.partial_fit(b)
+
+    assert resumed.n_clusters_ == ref.n_clusters_ and min(ref.n_clusters_) > 1
+    np.testing.assert_array_equal(resumed.labels_deep_, ref.labels_deep_)
+    for a, b in zip(resumed.levels_, ref.levels_):
+        np.testing.assert_array_equal(a.weights_, b.weights_)
+        assert a.weight_sample_counter_ == b.weight_sample_counter_
+        np.testing.assert_array_equal(a.category_parent_, b.category_parent_)
+        np.testing.assert_array_equal(a.match_, b.match_)
+
+
+def test_restoring_state_with_another_dtype_is_refused(tmp_path):
+    h = Hierarchy("cosine", [0.3, 0.6]).fit(unit_rows(40, 8))
+    state = h.get_state()
+    state["config"] = np.array(
+        state["config"][()].replace('"params": {}', '"params": {"dtype": "float64"}')
+    )
+    with pytest.raises(
+        ParamError, match=r"holds float32 weights but this module has dtype='float64'"
+    ):
+        Hierarchy.from_state(state)
+
+
+def test_a_hierarchy_of_a_module_instance_cannot_be_saved():
+    h = Hierarchy(CosineART(), [0.3, 0.6]).fit(unit_rows(20, 8))
+    with pytest.raises(ParamError, match=r"Only a hierarchy of a registry module"):
+        h.get_state()

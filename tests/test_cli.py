@@ -43,6 +43,7 @@ def test_modules_lists_ours_and_artlibs():
     assert r.exit_code == 0
     assert "cosine" in r.output and "fuzzy" in r.output and "artlib.HypersphereART" in r.output
     assert "rho" in r.output and "default" in r.output
+    assert "Clustering methods (sweep.methods):" in r.output and "\n  art " in r.output
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from generator import artifacts, pipeline
+from generator import artifacts, methods, pipeline
 from generator.errors import ConfigError, DataError, SourceError
 from generator.synthetic import make_planted_hierarchy
 from tests.conftest import fixture_config
@@ -19,11 +19,11 @@ def test_every_artifact_is_written_and_reads_back(analyzed, planted):
     out, cfg = analyzed
     a = artifacts.load(out)
     m = a.manifest
-    assert m["schema_version"] == 1 and len(a.run_ids) == 2 * 2 * 1 * 2
-    assert m["sae"]["hookpoint"] == "layers.0" and m["sae"]["num_latents"] == len(planted.W_dec)
-    assert m["lens"]["n_tokens"] < m["lens"]["unembed_rows"]
-    assert m["config"]["sweep"]["rho_sets"] == [[0.2, 0.5], [0.3, 0.6, 0.8]]
-    assert set(m["stage_seconds"]) >= {
+    assert m.schema_version == 2 and len(a.run_ids) == 2 * 2 * 1 * 2
+    assert m.sae.hookpoint == "layers.0" and m.sae.num_latents == len(planted.W_dec)
+    assert m.lens.n_tokens < m.lens.unembed_rows
+    assert m.config["sweep"]["rho_sets"] == [[0.2, 0.5], [0.3, 0.6, 0.8]]
+    assert set(m.stage_seconds) >= {
         "lens",
         "selection",
         "pca",
@@ -32,17 +32,15 @@ def test_every_artifact_is_written_and_reads_back(analyzed, planted):
         "interpret",
         "decoder_stats",
     }
-    assert m["recommended"]["run"] in a.run_ids
-    ds = m["decoder_structure"]
-    assert (
-        ds["decoder"]["median"] > ds["random"]["median"] + 0.3
-    )  # planted families, real structure
+    assert m.recommended.run in a.run_ids
+    ds = m.decoder_structure
+    assert ds.decoder.median > ds.random.median + 0.3  # planted families, real structure
     f = a.features
     assert list(f["feature"]) == list(range(len(planted.W_dec)))
     assert all(len(t) == cfg.lens.top_k for t in f["top_tokens"])
     assert np.all(np.diff(np.stack(f["top_logits"].to_numpy()), axis=1) <= 0)  # sorted high to low
     assert f.loc[f["kept"], ["umap_x", "umap_y"]].notna().all().all()
-    assert m["selection"]["n_selected"] == int(f["kept"].sum())
+    assert m.selection.n_selected == int(f["kept"].sum())
 
 
 def test_runs_nest_levels_and_carry_tokens_and_metrics(analyzed):
@@ -51,9 +49,10 @@ def test_runs_nest_levels_and_carry_tokens_and_metrics(analyzed):
     kept = set(a.features.loc[a.features["kept"], "feature"])
     for rid in a.run_ids:
         r = a.run(rid)
-        L = r.meta["n_levels"]
+        L = r.meta.n_levels
         assert set(r.assignments["feature"]) == kept
-        assert r.meta["clusters_per_level"] == [
+        assert r.meta.method == "art" and r.meta.level_values == r.meta.params["rho_values"]
+        assert r.meta.clusters_per_level == [
             int((r.clusters["level"] == k).sum()) for k in range(L)
         ]
         for k in range(L):
@@ -68,12 +67,12 @@ def test_runs_nest_levels_and_carry_tokens_and_metrics(analyzed):
                 )
                 assert all(len(p) == 1 for p in parent_of)
                 assert lv["parent"].sort_index().tolist() == [p[0] for p in parent_of.sort_index()]
-        metrics = r.meta["metrics"]
+        metrics = r.meta.metrics
         assert len(metrics) == L
         for lvm in metrics:
-            assert 0 < lvm["largest_share"] <= 1 and 0 <= lvm["gini"] <= 1
-            assert -1 <= lvm["stability_ari"] <= 1
-        assert 0 < r.meta["explained_variance"] <= 1
+            assert 0 < lvm.largest_share <= 1 and 0 <= lvm.gini <= 1
+            assert -1 <= lvm.stability_ari <= 1
+        assert 0 < r.meta.explained_variance <= 1
 
 
 def test_planted_families_are_found_at_level_0(analyzed, planted):
@@ -151,7 +150,7 @@ def test_an_interrupted_analysis_keeps_old_artifacts_and_resumes(
     pipeline.analyze(cfg, tmp_path)
     before = artifacts.load(tmp_path).run_ids
     cfg2 = fixture_config(sae_root, tiny_lm, sweep={"rho_sets": [[0.25, 0.5], [0.3, 0.65, 0.8]]})
-    real_fit = pipeline.fit_run
+    real_fit = methods.fit_run
     calls = {"n": 0}
 
     def dies_on_third(spec, X):
@@ -160,12 +159,12 @@ def test_an_interrupted_analysis_keeps_old_artifacts_and_resumes(
             raise KeyboardInterrupt  # the user pressed Ctrl-C
         return real_fit(spec, X)
 
-    monkeypatch.setattr(pipeline, "fit_run", dies_on_third)
+    monkeypatch.setattr(methods, "fit_run", dies_on_third)
     with pytest.raises(KeyboardInterrupt):
         pipeline.analyze(cfg2, tmp_path)
     assert artifacts.load(tmp_path).run_ids == before  # the previous set is intact and readable
     assert not list((tmp_path / "cache" / "run").glob(".*"))  # no half-written cache entry
-    monkeypatch.setattr(pipeline, "fit_run", real_fit)
+    monkeypatch.setattr(methods, "fit_run", real_fit)
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="generator.cache"):
         pipeline.analyze(cfg2, tmp_path)

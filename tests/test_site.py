@@ -7,7 +7,7 @@ import re
 import pytest
 
 from generator.artifacts import load
-from generator.site.model import build_model, sae_source
+from generator.site.model import build_model
 from generator.site.text import token_html, token_plain, tokens_html
 
 HOSTILE = [
@@ -65,19 +65,10 @@ def test_model_has_every_page_type_and_no_page_per_feature(analyzed):
 def test_home_names_the_sae_as_the_config_does_not_by_the_build_machines_path(analyzed):
     out, cfg = analyzed
     manifest = load(out).manifest
-    assert manifest["sae"]["location"].startswith("/")  # provenance keeps the resolved path
+    assert manifest.sae.location.startswith("/")  # provenance keeps the resolved path
+    assert manifest.sae_source == cfg.sae.path
     home = next(p for p in build_model(load(out)).pages if p.path == "index.md")
-    assert home.context["sae_source"] == manifest["config"]["sae"]["path"]
-    local = {
-        "sae": {"kind": "local", "location": "/tmp/x/data/demo"},
-        "config": {"sae": {"path": "data/demo"}},
-    }
-    hub = {
-        "sae": {"kind": "hub", "location": "EleutherAI/sae-pythia-70m-32k"},
-        "config": {"sae": {}},
-    }
-    assert sae_source(local) == "data/demo"
-    assert sae_source(hub) == "EleutherAI/sae-pythia-70m-32k"
+    assert home.context["sae_source"] == cfg.sae.path
 
 
 def test_built_site_is_offline_and_light(rendered):

@@ -92,7 +92,9 @@ def test_nan_rows_are_named(tmp_path):
     W[2, 1] = np.nan
     W[5, 0] = np.inf
     np.save(tmp_path / "w.npy", W)
-    with pytest.raises(DataError, match=r"2 row\(s\) with NaN or infinite values \(latents 2, 5\)"):
+    with pytest.raises(
+        DataError, match=r"W_dec: 2 row\(s\) contain NaN or infinite values \(latents 2, 5\)"
+    ):
         load_sae(path=tmp_path / "w.npy")
 
 

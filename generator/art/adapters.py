@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from generator.art.base import Diagnostics, Param, ParamError
+from generator.art.base import Diagnostics, Param, ParamError, check_names
 from generator.errors import DataError
 
 
@@ -115,12 +115,7 @@ class ArtlibModule:
         return {"name": self.name, **self.params}
 
     def _validated(self) -> dict[str, Any]:
-        names = {p.name for p in self.spec.params}
-        unknown = sorted(set(self.params) - names)
-        if unknown:
-            raise ParamError(
-                f"Invalid parameter(s) {unknown} for {self.name}. Valid parameters are: {sorted(names)}."
-            )
+        check_names(self.name, (p.name for p in self.spec.params), self.params)
         out = {}
         for p in self.spec.params:
             out[p.name] = p.check(self.name, self.params.get(p.name, p.default))

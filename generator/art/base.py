@@ -8,18 +8,42 @@ both through `_fit_sequence`; `predict` checks the model is fitted and the width
 from __future__ import annotations
 
 import numbers
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 import numpy as np
 
-from generator.errors import DataError
+from generator.errors import DataError, check_finite_rows
 
 _DTYPES = {"float32": np.float32, "float64": np.float64}
 
 
 class ParamError(ValueError):
     """A module parameter outside what the module accepts."""
+
+
+def check_names(owner: str, known: Iterable[str], given: Iterable[str]) -> None:
+    """The one message for parameter names a module (or method) does not have."""
+    known = sorted(known)
+    unknown = sorted(set(given) - set(known))
+    if unknown:
+        raise ParamError(
+            f"Invalid parameter(s) {unknown} for {owner}. Valid parameters are: {known}."
+        )
+
+
+def check_levels(values: Iterable[float], where: str) -> list[float]:
+    """The one rule for vigilance-like level settings: at least one, strictly increasing
+    (coarse to fine)."""
+    values = list(values)
+    if not values:
+        raise ParamError(f"{where} needs at least one level. Got {values!r} instead.")
+    if any(not (b > a) for a, b in zip(values, values[1:])):
+        raise ParamError(
+            f"{where} must be strictly increasing (coarse to fine levels). Got {values} instead."
+        )
+    return values
 
 
 @dataclass(frozen=True)
@@ -122,12 +146,8 @@ class BlockART:
         return {p.name: getattr(self, p.name) for p in self.param_specs()}
 
     def set_params(self, **params: Any) -> BlockART:
-        names = {p.name for p in self.param_specs()}
+        check_names(type(self).__name__, (p.name for p in self.param_specs()), params)
         for k, v in params.items():
-            if k not in names:
-                raise ParamError(
-                    f"Invalid parameter {k!r} for {type(self).__name__}. Valid parameters are: {sorted(names)}."
-                )
             setattr(self, k, v)
         return self
 
@@ -188,6 +208,60 @@ class BlockART:
         self.diagnostics_ = Diagnostics()
         self.is_fitted_ = True
 
+    # ---------------------------------------------------------------- saved state
+    STATE_KEYS: ClassVar[tuple[str, ...]] = (
+        "W",
+        "wnorm",
+        "parent",
+        "counts",
+        "labels",
+        "match",
+        "margin",
+        "created",
+    )
+
+    def get_state(self) -> dict[str, np.ndarray]:
+        """Everything learned (categories, their counters, and the per-sample history) as
+        arrays, so that `set_state` on a fresh module continues exactly where this one is."""
+        self._check_fitted()
+        s, d, n = self.state_, self.diagnostics_, self.state_.n_cat
+        return {
+            "W": s.W[:n].copy(),
+            "wnorm": s.wnorm[:n].copy(),
+            "parent": s.parent[:n].copy(),
+            "counts": s.counts[:n].copy(),
+            "labels": self.labels_.copy(),
+            "match": d.match.copy(),
+            "margin": d.margin.copy(),
+            "created": d.created.copy(),
+        }
+
+    def set_state(self, state: dict[str, np.ndarray]) -> BlockART:
+        """Restore what `get_state` saved (into a module with the same parameters)."""
+        missing = [k for k in self.STATE_KEYS if k not in state]
+        if missing:
+            raise ParamError(f"{type(self).__name__}.set_state: the state lacks {missing}.")
+        p = self._validated()
+        W = np.asarray(state["W"])
+        if W.dtype != _DTYPES[p["dtype"]]:
+            raise ParamError(
+                f"{type(self).__name__}.set_state: the state holds {W.dtype} weights but this "
+                f"module has dtype={p['dtype']!r}; restore it with the dtype it was fitted with."
+            )
+        self._reset(W.shape[1], p)
+        s, n = self.state_, len(W)
+        s.grow(n + 1)
+        s.n_cat = n
+        s.W[:n], s.wnorm[:n] = W, state["wnorm"]
+        s.parent[:n], s.counts[:n] = state["parent"], state["counts"]
+        self.labels_ = np.asarray(state["labels"], dtype=np.int64)
+        self.diagnostics_ = Diagnostics(
+            np.asarray(state["match"]),
+            np.asarray(state["margin"]),
+            np.asarray(state["created"], dtype=bool),
+        )
+        return self
+
     # ---------------------------------------------------------------- data
     def validate_data(self, X: Any) -> np.ndarray:
         """Check prepared data and return it as a contiguous array of the working dtype."""
@@ -208,12 +282,7 @@ class BlockART:
             )
         Xw = np.ascontiguousarray(X, dtype=_DTYPES[self._validated()["dtype"]])
         finite, lo, hi, total, sumsq = row_stats(Xw)
-        if not finite.all():
-            rows = np.flatnonzero(~finite)
-            shown = ", ".join(map(str, rows[:10])) + (", ..." if len(rows) > 10 else "")
-            raise DataError(
-                f"{name}: {len(rows)} sample row(s) contain NaN or infinite values (rows {shown})."
-            )
+        check_finite_rows(finite, name)
         self._check_rows(Xw, lo, hi, total, sumsq)
         return Xw
 

@@ -16,7 +16,7 @@ import numpy as np
 from generator.art import _kernels as K
 from generator.art.base import BlockART, Param
 from generator.art.engine import Rule
-from generator.errors import DataError
+from generator.errors import DataError, check_finite_rows
 
 UNIT_TOL = 1e-3
 
@@ -75,12 +75,7 @@ class CosineART(BlockART):
         X = np.asarray(X, dtype=np.float64)
         if X.ndim != 2:
             raise DataError(f"CosineART.prepare_data expects a 2-D array; got shape {X.shape}.")
-        bad = ~np.isfinite(X).all(axis=1)
-        if bad.any():
-            rows = np.flatnonzero(bad)
-            raise DataError(
-                f"CosineART.prepare_data: rows {', '.join(map(str, rows[:10]))} contain NaN or infinite values."
-            )
+        check_finite_rows(np.isfinite(X).all(axis=1), "CosineART.prepare_data")
         norms = np.linalg.norm(X, axis=1)
         if (norms == 0).any():
             rows = np.flatnonzero(norms == 0)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from generator.art import _cosine_kernels as CK
 from generator.art import _kernels as K
 
 
@@ -149,19 +150,10 @@ def device_scorer(rule: Rule, dim: int):
     for CUDA (or auto and one is present), else for cosine ART rounded rows on the CPU
     (`prescore.scorer_for`: bfloat16 or int16). None means the kernel scores every
     block itself."""
-    if rule.device != "cpu":
-        try:
-            import torch
-        except ImportError:  # pragma: no cover - torch is a dependency
-            torch = None
-        if torch is not None and torch.cuda.is_available():
-            return Scorer(rule, dim, "cuda")
-        if rule.device == "cuda":
-            from generator.errors import SaetaxError
+    from generator.errors import resolve_device
 
-            raise SaetaxError(
-                "device='cuda' was asked for but torch sees no CUDA device; use device='auto' or 'cpu'."
-            )
+    if resolve_device(rule.device) == "cuda":
+        return Scorer(rule, dim, "cuda")
     if rule.op == K.DOT:
         from generator.art import prescore
 
@@ -291,10 +283,10 @@ def _commit_cosine(state, Xb, pb, S, rule, out, start, scorer=None):
         M, width, eps = S, 1, scorer.scores(Xb, state, S)
     else:
         M, width, eps = S, 1, _kernel_scores(Xb, state, S, rule)
-    K.rank_candidates(M, nb_, -(-k0 // width), eps, cand, n_cand)  # M may be padded wider
+    CK.rank_candidates(M, nb_, -(-k0 // width), eps, cand, n_cand)  # M may be padded wider
     G = np.empty((nb_, nb_), Xb.dtype)  # the block against itself: new categories' scores
     K.score_block(Xb, Xb, nb_, nb_, G, K.DOT, rule.exact)
-    return K.commit_cosine(
+    return CK.commit_cosine(
         Xb,
         nb_,
         state.W,

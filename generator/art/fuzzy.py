@@ -16,7 +16,7 @@ import numpy as np
 from generator.art import _kernels as K
 from generator.art.base import BlockART, Param
 from generator.art.engine import Rule
-from generator.errors import DataError
+from generator.errors import DataError, check_finite_rows
 
 
 class FuzzyART(BlockART):
@@ -74,12 +74,7 @@ class FuzzyART(BlockART):
         X = np.asarray(X, dtype=np.float64)
         if X.ndim != 2:
             raise DataError(f"FuzzyART.prepare_data expects a 2-D array; got shape {X.shape}.")
-        bad = ~np.isfinite(X).all(axis=1)
-        if bad.any():
-            rows = np.flatnonzero(bad)
-            raise DataError(
-                f"FuzzyART.prepare_data: rows {', '.join(map(str, rows[:10]))} contain NaN or infinite values."
-            )
+        check_finite_rows(np.isfinite(X).all(axis=1), "FuzzyART.prepare_data")
         if self.d_min_ is None:
             self.d_min_ = X.min(axis=0)
         if self.d_max_ is None:
@@ -119,6 +114,21 @@ class FuzzyART(BlockART):
             raise DataError(
                 f"FuzzyART: row {int(np.argmax(off))} is not complement coded (x and 1-x halves). Use prepare_data."
             )
+
+    # ------------------------------------------------------------------ saved state
+    def get_state(self) -> dict[str, np.ndarray]:
+        """Categories and counters, plus the data bounds `prepare_data` scales with."""
+        state = super().get_state()
+        if self.d_min_ is not None and self.d_max_ is not None:
+            state["d_min"], state["d_max"] = self.d_min_.copy(), self.d_max_.copy()
+        return state
+
+    def set_state(self, state: dict[str, np.ndarray]) -> FuzzyART:
+        super().set_state(state)
+        if "d_min" in state:
+            self.d_min_ = np.asarray(state["d_min"], np.float64)
+            self.d_max_ = np.asarray(state["d_max"], np.float64)
+        return self
 
     # ------------------------------------------------------------------ engine
     def _rule(self, p: dict[str, Any], mode: int = 0, epsilon: float = 0.0) -> Rule:

@@ -14,13 +14,14 @@ Levels are fitted one after the other over the whole batch (as artlib does), so
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from generator.art import _kernels as K
-from generator.art.base import ParamError
+from generator.art.base import ParamError, check_levels
 
 MODES = ("smart", "nested")
 
@@ -32,15 +33,7 @@ def _check_rhos(rho_values: Sequence[float], owner: str) -> list[float]:
         raise ParamError(
             f"The 'rho_values' parameter of {owner} must be a list of floats. Got {rho_values!r} instead."
         ) from None
-    if len(rhos) < 1:
-        raise ParamError(
-            f"The 'rho_values' parameter of {owner} needs at least one level. Got {rho_values!r} instead."
-        )
-    if any(not (b > a) for a, b in zip(rhos, rhos[1:])):
-        raise ParamError(
-            f"The 'rho_values' parameter of {owner} must be strictly increasing (coarse to fine). Got {rhos} instead."
-        )
-    return rhos
+    return check_levels(rhos, f"The 'rho_values' parameter of {owner}")
 
 
 class Hierarchy:
@@ -129,6 +122,52 @@ class Hierarchy:
                     nested=self.mode == "nested",
                 )
             parents = level.labels_[-len(X) :] if len(X) else level.labels_[:0]
+
+    # ------------------------------------------------------------------ saved state
+    def get_state(self) -> dict[str, np.ndarray]:
+        """Every level's categories and counters (and the data preparation's bounds) as
+        named arrays, e.g. for `np.savez`; `Hierarchy.from_state` continues from them."""
+        if not isinstance(self.module, str):
+            raise ParamError(
+                f"Only a hierarchy of a registry module (a name such as 'cosine') can be saved; "
+                f"got module={self.module!r}."
+            )
+        config = {
+            "module": self.module,
+            "rho_values": [float(r) for r in self.rho_values],
+            "mode": self.mode,
+            "params": self.params or {},
+            "epsilon": self.epsilon,
+        }
+        state = {"config": np.array(json.dumps(config, sort_keys=True))}
+        for k, level in enumerate(self._fitted()):
+            for name, arr in level.get_state().items():
+                state[f"level{k}.{name}"] = arr
+        prep = getattr(self, "_prep", None)
+        if getattr(prep, "d_min_", None) is not None:
+            state["prep.d_min"], state["prep.d_max"] = prep.d_min_, prep.d_max_
+        return state
+
+    @staticmethod
+    def from_state(state: Mapping[str, np.ndarray]) -> Hierarchy:
+        """A fitted hierarchy rebuilt from `get_state`'s arrays: `partial_fit` on it gives
+        what `partial_fit` on the saved one would have given."""
+        config = json.loads(str(state["config"][()]))
+        h = Hierarchy(
+            config["module"],
+            config["rho_values"],
+            mode=config["mode"],
+            params=config["params"],
+            epsilon=config["epsilon"],
+        )
+        h.levels_ = h._make_levels()
+        for k, level in enumerate(h.levels_):
+            prefix = f"level{k}."
+            level.set_state({n[len(prefix) :]: a for n, a in state.items() if n.startswith(prefix)})
+        if "prep.d_min" in state:
+            h._prep = h._make_levels()[0]
+            h._prep.set_data_bounds(state["prep.d_min"], state["prep.d_max"])
+        return h
 
     # ------------------------------------------------------------------ results
     def _fitted(self) -> list[Any]:

@@ -125,7 +125,7 @@ def dot_block(Xq, sx, Wq, sw, n_rows, n_cats, S):
 def strip_max(Xq, sx, Wq, sw, n_rows, n_cats, M):
     """M[r, t] = the highest score of row r over strip t's categories: all a cosine
     commit needs to find the few categories worth an exact score
-    (`_kernels.rank_candidates`, `_kernels.commit_cosine`)."""
+    (`_cosine_kernels.rank_candidates`, `_cosine_kernels.commit_cosine`)."""
     for t in nb.prange((n_cats + TILE_C - 1) // TILE_C):
         cols = _strip(n_cats, t)
         for rb in range(0, n_rows, TILE_R):

@@ -5,8 +5,8 @@ cosine ART computes N²d/2 dot products, ~2·10¹² multiply-adds for 65,536 × 
 fp32 kernel cannot go faster than the CPU's FMA rate. A cosine commit needs only each
 sample's winner and runner-up, so the engine scores a block first with faster, rounded
 arithmetic and then scores with the fp32 kernel every category whose approximate score
-could be one of those two (`_kernels.rank_candidates`, `_kernels.commit_cosine`; SMART
-refines in `_kernels._refine_row`). Labels, weights and diagnostics are therefore those
+could be one of those two (`_cosine_kernels.rank_candidates` and `.commit_cosine`;
+SMART refines in `_kernels._refine_row`). Labels, weights and diagnostics are therefore those
 of the kernel alone; only the time changes. Two kinds of rounded arithmetic:
 
 - `bf16` (bf16.py): rows rounded to bfloat16 and multiplied by oneDNN with float32

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from generator.art.adapters import ARTLIB_SPECS
-from generator.art.base import Param, ParamError
+from generator.art.base import Param, ParamError, check_names
 
 
 @dataclass(frozen=True)
@@ -79,10 +79,10 @@ def make_module(module: Any, params: dict[str, Any]) -> Any:
         classes = {"cosine": CosineART, "fuzzy": FuzzyART}
         if module in classes:
             cls = classes[module]
-            _check_names(module, cls.param_specs(), params)
+            check_names(f"module {module!r}", (p.name for p in cls.param_specs()), params)
             return cls(**params)
         if module in ARTLIB_SPECS:
-            _check_names(module, ARTLIB_SPECS[module].params, params)
+            check_names(f"module {module!r}", (p.name for p in ARTLIB_SPECS[module].params), params)
             return ArtlibModule(module, **params)
         raise ParamError(
             f"Unknown ART module {module!r}; available: {', '.join(module_names())} (see `saetax modules`)."
@@ -94,15 +94,6 @@ def make_module(module: Any, params: dict[str, Any]) -> Any:
             return make_module(f"artlib.{module.__name__}", params)
         return module(**params)
     return type(module)(**{**module.get_params(), **params})  # an instance: copy its parameters
-
-
-def _check_names(name: str, specs: tuple[Param, ...], params: dict[str, Any]) -> None:
-    known = {p.name for p in specs}
-    unknown = sorted(set(params) - known)
-    if unknown:
-        raise ParamError(
-            f"Invalid parameter(s) {unknown} for module {name!r}. Valid parameters are: {sorted(known)}."
-        )
 
 
 def describe_modules(infos: list[ModuleInfo]) -> str:

@@ -13,22 +13,21 @@ import os
 import shutil
 import tempfile
 import time
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 from generator.artifacts import load
+from generator.atomic import replacing
 from generator.site import text
-from generator.site.model import SiteModel, build_model, html_path
+from generator.site.model import SiteModel, build_model
+from generator.site.page import html_path
 
 log = logging.getLogger(__name__)
 
-ROOT = Path(__file__).resolve().parents[2]
-TEMPLATES = ROOT / "templates"
-HAND_WRITTEN = ROOT / "docs" / "site"
-REFERENCE = {
-    "reference/artifacts.md": ROOT / "docs" / "artifacts.md",
-    "reference/config.md": ROOT / "docs" / "config.md",
-}
+# package data (pyproject's package-data), found wherever the package is installed
+TEMPLATES = Path(str(files("generator.site").joinpath("templates")))
+HAND_WRITTEN = Path(str(files("generator").joinpath("docs")))
 
 
 class SiteError(RuntimeError):
@@ -108,8 +107,11 @@ def _write_js(path: Path, registry: str, key: str, payload: Any) -> None:
 
 
 def copy_static(docs_dir: Path, artifacts_dir: Path) -> None:
-    """Assets, vendored plotly.js, hand-written pages and the raw artifacts."""
+    """Assets, vendored plotly.js, hand-written pages, the reference pages and the raw
+    artifacts."""
     import plotly
+
+    from generator.config_reference import config_reference
 
     shutil.copytree(TEMPLATES / "assets", docs_dir / "assets", dirs_exist_ok=True)
     plotly_js = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
@@ -119,9 +121,9 @@ def copy_static(docs_dir: Path, artifacts_dir: Path) -> None:
         )
     shutil.copy2(plotly_js, docs_dir / "assets" / "vendor" / "plotly.min.js")
     shutil.copy2(HAND_WRITTEN / "reading.md", docs_dir / "reading.md")
-    for dest, src in REFERENCE.items():
-        (docs_dir / dest).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(src, docs_dir / dest)
+    (docs_dir / "reference").mkdir(parents=True, exist_ok=True)
+    shutil.copy2(HAND_WRITTEN / "artifacts.md", docs_dir / "reference" / "artifacts.md")
+    (docs_dir / "reference" / "config.md").write_text(config_reference(), encoding="utf-8")
     shutil.copytree(artifacts_dir, docs_dir / "artifacts")
 
 
@@ -174,29 +176,25 @@ def render_site(out_dir: Path, *, strict: bool = True) -> Path:
         raise SaetaxError(str(e)) from None
     model = build_model(arts)
     t_model = time.perf_counter()
+    final = out_dir / "site"
     work = Path(tempfile.mkdtemp(prefix=".site-build-", dir=out_dir))
     try:
-        docs_dir, site_dir = work / "docs", work / "site"
+        docs_dir = work / "docs"
         copy_static(docs_dir, arts.root)
         render_markdown(model, docs_dir)
-        write_mkdocs_yml(model, work / "mkdocs.yml", docs_dir, site_dir, strict)
         t_md = time.perf_counter()
-        mkdocs_build(work / "mkdocs.yml")
+        with replacing(final) as site_dir:
+            write_mkdocs_yml(model, work / "mkdocs.yml", docs_dir, site_dir, strict)
+            mkdocs_build(work / "mkdocs.yml")
         log.info(
             "site model %.1f s, markdown %.1f s, mkdocs %.1f s",
             t_model - t0,
             t_md - t_model,
             time.perf_counter() - t_md,
         )
-        final = out_dir / "site"
-        old = out_dir / f".site-old-{os.getpid()}"
-        if final.exists():
-            os.replace(final, old)
-        os.replace(site_dir, final)
-        shutil.rmtree(old, ignore_errors=True)
     except SiteError as e:
         raise SaetaxError(str(e)) from None
     finally:
         shutil.rmtree(work, ignore_errors=True)
     log.info("site built in %.1f s: %d pages", time.perf_counter() - t0, len(model.pages))
-    return out_dir / "site"
+    return final

@@ -6,13 +6,16 @@ whitespace). Click targets live in each figure's `meta` as page paths from the s
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from generator.artifacts import RunArtifacts
+from generator.artifacts import Col, DecoderStructure, RunArtifacts
 from generator.site.text import token_plain
+
+if TYPE_CHECKING:
+    from generator.site.run_pages import RunSummary
 
 
 def _fig(fig: Any, meta: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -48,10 +51,10 @@ def umap_scatter(
 ) -> dict[str, Any]:
     """One run's colouring of the shared map: cluster labels per level; the page script
     joins them with the shared coordinates and offers one button per level."""
-    a = r.assignments.sort_values("feature")
-    if a["feature"].tolist() != base_features:
+    a = r.assignments.sort_values(Col.FEATURE)
+    if a[Col.FEATURE].tolist() != base_features:
         raise ValueError(f"run {r.run_id} clusters other features than the map shows")
-    L = r.meta["n_levels"]
+    L = r.meta.n_levels
     layout = {
         "height": 560,
         "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
@@ -61,19 +64,16 @@ def umap_scatter(
     }
     meta = {
         "kind": "umap",
-        "labels": [a[f"level_{k}"].astype(int).tolist() for k in range(L)],
+        "labels": [a[Col.level(k)].astype(int).tolist() for k in range(L)],
         "pages": {str(k): {str(c): p for c, p in d.items()} for k, d in pages.items()},
-        "parents": _parents(r),
+        "parents": parents_data(r),
     }
     return {"data": [], "layout": layout, "meta": meta}
 
 
-def _parents(r: RunArtifacts) -> dict[str, int]:
-    c = r.clusters
-    return {
-        f"{lv}:{cl}": int(p)
-        for lv, cl, p in zip(c["level"].tolist(), c["cluster"].tolist(), c["parent"].tolist())
-    }
+def parents_data(r: RunArtifacts) -> dict[str, int]:
+    """The run's parent map as the page script reads it: "level:cluster" → parent."""
+    return {f"{lv}:{cl}": p for (lv, cl), p in r.parents().items()}
 
 
 def sunburst(
@@ -86,11 +86,11 @@ def sunburst(
     of each level are drawn; the rest of a parent's children become one "other" sector."""
     import plotly.graph_objects as go
 
-    c = r.clusters[r.clusters["level"] < max_levels]
+    rows = [row for row in r.cluster_rows() if row.level < max_levels]
     ids, parents, labels, values, hover = [], [], [], [], []
     by_parent: dict[tuple[int, int], list[Any]] = {}
-    for row in c.sort_values(["size", "cluster"], ascending=[False, True]).itertuples():
-        by_parent.setdefault((int(row.level), int(row.parent)), []).append(row)
+    for row in sorted(rows, key=lambda x: (-x.size, x.cluster)):
+        by_parent.setdefault((row.level, row.parent), []).append(row)
 
     def add(level: int, parent_key: int, parent_id: str) -> None:
         kids = by_parent.get((level, parent_key), [])
@@ -139,18 +139,18 @@ def sunburst(
     return _fig(fig, {"kind": "sunburst", "pages": page_by_id})
 
 
-def decoder_structure(ds: dict[str, Any]) -> dict[str, Any]:
+def decoder_structure(ds: DecoderStructure) -> dict[str, Any]:
     """Nearest-neighbour cosine histogram: decoder rows beside random unit vectors."""
     import plotly.graph_objects as go
 
-    bins = np.asarray(ds["bins"])
+    bins = np.asarray(ds.bins)
     mids = (bins[:-1] + bins[1:]) / 2
     fig = go.Figure()
-    for key, name in (
-        ("decoder", "SAE decoder rows"),
-        ("random", "random unit vectors, same shape"),
+    for summary, name in (
+        (ds.decoder, "SAE decoder rows"),
+        (ds.random, "random unit vectors, same shape"),
     ):
-        h = np.asarray(ds[key]["histogram"], dtype=np.float64)
+        h = np.asarray(summary.histogram, dtype=np.float64)
         fig.add_trace(
             go.Bar(
                 x=mids.astype(np.float32),
@@ -170,24 +170,24 @@ def decoder_structure(ds: dict[str, Any]) -> dict[str, Any]:
     return _fig(fig)
 
 
-def sweep_quality(runs: list[dict[str, Any]], pages: dict[str, str]) -> dict[str, Any]:
+def sweep_quality(runs: list[RunSummary], pages: dict[str, str]) -> dict[str, Any]:
     """Stability against token distinctiveness, one point per run (click opens the run's
     page, `pages[run_id]`)."""
     import plotly.graph_objects as go
 
     fig = go.Figure()
-    groups: dict[str, list[dict[str, Any]]] = {}
+    groups: dict[str, list[RunSummary]] = {}
     for r in runs:
-        groups.setdefault(f"{r['module']} / {r['hierarchy']}", []).append(r)
+        groups.setdefault(r.label, []).append(r)
     for name, rs in groups.items():
         fig.add_trace(
             go.Scatter(
-                x=[r["distinctiveness"] for r in rs],
-                y=[r["stability"] for r in rs],
+                x=[r.distinctiveness for r in rs],
+                y=[r.stability for r in rs],
                 mode="markers",
                 name=name,
-                marker={"size": [8 + 20 * (1 - r["largest_share"]) for r in rs]},
-                customdata=[[r["run_id"]] for r in rs],
+                marker={"size": [8 + 20 * (1 - r.largest_share) for r in rs]},
+                customdata=[[r.run_id] for r in rs],
                 hovertemplate="%{customdata[0]}<br>distinctiveness %{x:.2f}<br>stability %{y:.2f}<extra></extra>",
             )
         )
@@ -201,13 +201,13 @@ def sweep_quality(runs: list[dict[str, Any]], pages: dict[str, str]) -> dict[str
     return _fig(fig, {"kind": "runs", "pages": pages})
 
 
-def sweep_clusters(runs: list[dict[str, Any]]) -> dict[str, Any]:
+def sweep_clusters(runs: list[RunSummary]) -> dict[str, Any]:
     """Clusters per level and largest level-0 share across the sweep."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
-    ids = [r["run_id"] for r in runs]
-    L = max(len(r["clusters_per_level"]) for r in runs)
+    ids = [r.run_id for r in runs]
+    L = max(len(r.clusters_per_level) for r in runs)
     fig = make_subplots(
         rows=1, cols=2, subplot_titles=("clusters per level", "largest level-0 cluster share")
     )
@@ -216,8 +216,7 @@ def sweep_clusters(runs: list[dict[str, Any]]) -> dict[str, Any]:
             go.Bar(
                 x=ids,
                 y=[
-                    r["clusters_per_level"][k] if k < len(r["clusters_per_level"]) else None
-                    for r in runs
+                    r.clusters_per_level[k] if k < len(r.clusters_per_level) else None for r in runs
                 ],
                 name=f"level {k}",
             ),
@@ -225,7 +224,7 @@ def sweep_clusters(runs: list[dict[str, Any]]) -> dict[str, Any]:
             col=1,
         )
     fig.add_trace(
-        go.Bar(x=ids, y=[r["largest_share"] for r in runs], name="largest share", showlegend=False),
+        go.Bar(x=ids, y=[r.largest_share for r in runs], name="largest share", showlegend=False),
         row=1,
         col=2,
     )

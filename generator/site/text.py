@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import unicodedata
+from typing import Any
 
 # characters drawn as a visible mark; the mark comes from CSS (`.ws-*::before`)
 _MARKS = {" ": "sp", "\n": "nl", "\t": "tab", "\r": "cr"}
@@ -98,12 +99,13 @@ def heading_words(tokens: list[str], n: int = 3) -> str:
     return ", ".join(words[:n])
 
 
-def members_block(members: list[dict]) -> str:
+def members_block(members: list[Any]) -> str:
     """Member features as one preformatted block (one element for any number of rows keeps
-    big pages cheap to build and index): id, cosine to the family, ART match, own tokens."""
+    big pages cheap to build and index): id, cosine to the family, ART match (or founder;
+    a dash for methods without ART diagnostics), own tokens."""
     lines = [f"{'feature':>8}  {'cos':>5}  {'match':>7}  own top tokens"]
     for m in members:
-        match = "founder" if m["founder"] else f"{m['match']:.2f}"
-        toks = " ".join(_compact(t) for t in m["tokens"])
-        lines.append(f"{m['feature']:>8}  {m['cos']:5.2f}  {match:>7}  {toks}")
+        match = "–" if m.founder is None else "founder" if m.founder else f"{m.match:.2f}"
+        toks = " ".join(_compact(t) for t in m.tokens)
+        lines.append(f"{m.feature:>8}  {m.cos:5.2f}  {match:>7}  {toks}")
     return '<pre class="saetax-members" data-search-exclude>' + "\n".join(lines) + "</pre>"

@@ -11,11 +11,12 @@ from __future__ import annotations
 import hashlib
 import importlib
 import logging
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
+from generator.artifacts import LensIdentity
 from generator.errors import SourceError
 
 log = logging.getLogger(__name__)
@@ -32,24 +33,6 @@ class FinalNorm:
     weight: Any  # torch.Tensor (d,)
     bias: Any | None  # torch.Tensor (d,) or None
     eps: float
-
-
-@dataclass(frozen=True)
-class LensIdentity:
-    """What the lens is, for the manifest and the site."""
-
-    model: str
-    kind: Literal["causal_lm", "encoder"]
-    revision: str | None
-    model_class: str
-    d_model: int
-    unembed_rows: int
-    n_tokens: int
-    final_norm: str
-    """`layernorm`, `rmsnorm` or `none`."""
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass
@@ -77,16 +60,6 @@ class LensModel:
         return self.tokenizer.batch_decode(
             [[i] for i in range(self.n_tokens)], clean_up_tokenization_spaces=False
         )
-
-    @cached_property
-    def content_hash(self) -> str:
-        """Hash of the unembedding and norm values (a cache key for lens tables)."""
-        h = hashlib.sha256()
-        for t in (self.W_U, *(() if self.norm is None else (self.norm.weight, self.norm.bias))):
-            if t is not None:
-                h.update(t.detach().contiguous().numpy().tobytes())
-        h.update(str(self.n_tokens).encode())
-        return h.hexdigest()[:16]
 
 
 def resolve_model_location(model: str) -> str:
@@ -217,6 +190,30 @@ def _as_final_norm(mod: Any) -> FinalNorm:
         bias=None if bias is None else bias.detach().float().clone(),
         eps=eps,
     )
+
+
+class LensHandle:
+    """A lens model as the config names it, loaded on first use: stages whose output is
+    cached never load the weights."""
+
+    def __init__(
+        self, model: str, kind: Literal["causal_lm", "encoder"], revision: str | None
+    ) -> None:
+        self.model, self.kind, self.revision = model, kind, revision
+        self._loaded: LensModel | None = None
+
+    def get(self) -> LensModel:
+        if self._loaded is None:
+            self._loaded = load_lens(self.model, self.kind, self.revision)
+        return self._loaded
+
+    def fingerprint(self) -> str:
+        """The lens's cache identity (loading a hub model that is not cached yet)."""
+        fp = lens_fingerprint(self.model, self.kind, self.revision)
+        if fp is None:  # a hub model not cached yet: loading it caches it
+            self.get()
+            fp = lens_fingerprint(self.model, self.kind, self.revision)
+        return fp or f"{self.model}|{self.revision}"
 
 
 def check_widths(d_in: int, lens: LensModel, sae_label: str) -> None:

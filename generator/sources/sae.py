@@ -9,14 +9,15 @@ from __future__ import annotations
 import json
 import logging
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
+from generator.artifacts import SaeIdentity
 from generator.cache import array_hash
-from generator.errors import DataError, SourceError
+from generator.errors import DataError, SourceError, check_finite_rows
 
 log = logging.getLogger(__name__)
 
@@ -48,31 +49,6 @@ def check_known_hookpoint(repo: str, hookpoint: str | None) -> None:
         raise SourceError(f"hookpoint {hookpoint!r} does not exist in {repo}; it has {known[1]}.")
 
 
-@dataclass(frozen=True)
-class SaeIdentity:
-    """Where a decoder came from, recorded in the manifest and shown on the site."""
-
-    kind: Literal["hub", "local", "file"]
-    location: str
-    """Hub repo id, or the absolute path of the folder or file."""
-    hookpoint: str | None
-    revision: str | None
-    """For the hub: the resolved commit; otherwise None."""
-    d_in: int
-    num_latents: int
-    stored_dtype: str
-    cfg: dict[str, Any] = field(default_factory=dict)
-    """The SAE's own cfg.json (parsed by sparsify's config class), when there is one."""
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @property
-    def label(self) -> str:
-        hp = f" @ {self.hookpoint}" if self.hookpoint else ""
-        return f"{self.location}{hp}"
-
-
 @dataclass
 class SaeDecoder:
     """The decoder matrix, one row per latent, and what it is."""
@@ -101,14 +77,7 @@ def check_decoder(W: Any, where: str) -> np.ndarray:
         raise DataError(
             f"{where}: W_dec needs at least 2 rows and 1 column; got shape {tuple(W.shape)}."
         )
-    bad = ~np.isfinite(W).all(axis=1)
-    if bad.any():
-        rows = np.flatnonzero(bad)
-        shown = ", ".join(str(r) for r in rows[:10]) + (", ..." if len(rows) > 10 else "")
-        raise DataError(
-            f"{where}: W_dec has {len(rows)} row(s) with NaN or infinite values (latents {shown}); "
-            "every decoder row must be finite."
-        )
+    check_finite_rows(np.isfinite(W).all(axis=1), f"{where}: W_dec", ids="latents")
     return W
 
 

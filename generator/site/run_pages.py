@@ -1,0 +1,292 @@
+"""The run pages and the family (cluster) pages of the site model, from one run's artifacts.
+
+Which families get a page is decided once per run (`pages_for_run`); every other family is
+shown inside its parent's page (level 0: inside the run page).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from generator.artifacts import ClusterRow, Col, LevelMetrics, RunArtifacts, RunMeta
+from generator.site import figures
+from generator.site.page import Page, SiteOptions, cluster_path, html_path, link, rel, run_dir
+
+
+@dataclass
+class RunSummary:
+    """A run as the sweep table, the home page and the run page header show it."""
+
+    run_id: str
+    link: str
+    method: str
+    label: str
+    level_param: str | None
+    level_values: list[Any]
+    pca_dims: int | str
+    explained_variance: float
+    seed: int
+    clusters_per_level: list[int]
+    largest_share: float
+    cohesion: float | None
+    distinctiveness: float | None
+    stability: float | None
+    silhouette: float | None
+    fit_seconds: float
+    levels: list[LevelMetrics]
+    art: bool  # the run reports ART diagnostics (match, founders)
+
+
+@dataclass
+class Family:
+    """A cluster as a table row: its numbers, its tokens, and its page if it has one."""
+
+    cluster: int
+    level: int
+    size: int
+    n_children: int
+    tokens: list[str]
+    scores: list[float]
+    cohesion: float
+    distinctiveness: float
+    mean_match: float | None
+    link: str | None
+    member_ids: list[int] | None = None
+    members: list[Member] | None = None
+    grandchildren: list[Family] | None = None
+
+
+@dataclass
+class Member:
+    """A member feature on a family page: its centrality and (ART) how it joined."""
+
+    feature: int
+    tokens: list[str]
+    cos: float
+    founder: bool | None  # None: the method has no founders
+    match: float | None
+
+
+def _mean(levels: list[LevelMetrics], name: str) -> float | None:
+    vals = [getattr(lv, name) for lv in levels if getattr(lv, name) is not None]
+    return float(np.mean(vals)) if vals else None
+
+
+def run_summary(r: RunArtifacts) -> RunSummary:
+    m: RunMeta = r.meta
+    return RunSummary(
+        run_id=m.run_id,
+        link=f"{run_dir(m.run_id)}/index.md",
+        method=m.method,
+        label=m.label,
+        level_param=m.level_param,
+        level_values=m.level_values,
+        pca_dims="raw" if m.pca_dims is None else m.pca_dims,
+        explained_variance=m.explained_variance,
+        seed=m.seed,
+        clusters_per_level=m.clusters_per_level,
+        largest_share=m.metrics[0].largest_share,
+        cohesion=_mean(m.metrics, "cohesion"),
+        distinctiveness=_mean(m.metrics, "distinctiveness"),
+        stability=_mean(m.metrics, "stability_ari"),
+        silhouette=_mean(m.metrics, "silhouette"),
+        fit_seconds=m.fit_seconds,
+        levels=m.metrics,
+        art=r.column(Col.created(0)) is not None,
+    )
+
+
+def pages_for_run(r: RunArtifacts, opts: SiteOptions, budget: int) -> dict[int, dict[int, str]]:
+    """level → cluster → page path, for the clusters that get their own page: coarsest
+    levels first, then the largest clusters, at most `budget` of them."""
+    c = r.clusters
+    cand = c[(c["level"] < opts.page_levels) & (c["size"] >= opts.min_page_size)]
+    cand = cand.sort_values(["level", "size", "cluster"], ascending=[True, False, True]).head(
+        budget
+    )
+    out: dict[int, dict[int, str]] = {}
+    for lv, cl in zip(cand["level"].tolist(), cand["cluster"].tolist()):
+        out.setdefault(lv, {})[cl] = cluster_path(r.run_id, lv, cl)
+    return out
+
+
+def _family(row: ClusterRow, tokens_shown: int, link_to: str | None) -> Family:
+    return Family(
+        cluster=row.cluster,
+        level=row.level,
+        size=row.size,
+        n_children=row.n_children,
+        tokens=row.tokens[:tokens_shown],
+        scores=row.token_scores[:tokens_shown],
+        cohesion=row.cohesion,
+        distinctiveness=row.distinctiveness,
+        mean_match=None if np.isnan(row.mean_match) else row.mean_match,
+        link=link_to,
+    )
+
+
+def run_page(
+    r: RunArtifacts,
+    paged: dict[int, dict[int, str]],
+    opts: SiteOptions,
+    figs: dict[str, Any],
+    features: pd.DataFrame,
+) -> Page:
+    path = f"{run_dir(r.run_id)}/index.md"
+    level0 = sorted(
+        (row for row in r.cluster_rows() if row.level == 0), key=lambda x: (-x.size, x.cluster)
+    )
+    rows = [
+        _family(row, opts.tokens_shown, link(path, paged.get(0, {}).get(row.cluster)))
+        for row in level0
+    ]
+    small = {row.cluster for row in rows if row.link is None}
+    a = r.assignments[r.assignments[Col.level(0)].isin(small)]
+    ids = a.groupby(Col.level(0))[Col.FEATURE].agg(lambda f: sorted(f.tolist())).to_dict()
+    for row in rows:  # families without a page list their members here
+        row.member_ids = ids.get(row.cluster, [])
+    sun_id, umap_id = f"sunburst-{r.run_id}", f"umap-{r.run_id}"
+    page_urls = {lv: {k: html_path(v) for k, v in d.items()} for lv, d in paged.items()}
+    figs[sun_id] = figures.sunburst(r, page_urls)
+    has_map = features["umap_x"].notna().any()
+    if has_map:
+        base = features.loc[features["kept"], Col.FEATURE].sort_values().astype(int).tolist()
+        figs[umap_id] = figures.umap_scatter(r, base, page_urls)
+    ctx = {
+        "run": run_summary(r),
+        "level0": rows,
+        "sunburst": sun_id,
+        "umap": umap_id if has_map else None,
+        "n_pages": sum(len(v) for v in paged.values()),
+    }
+    return Page(path, "run.md.j2", r.run_id, ctx)
+
+
+class RunIndex:
+    """One run's clusters and members arranged for fast page building (built once)."""
+
+    def __init__(self, r: RunArtifacts, opts: SiteOptions):
+        self.r, self.opts = r, opts
+        self.L = r.meta.n_levels
+        self.feature = r.features
+        self.labels = r.labels()
+        self.cos = np.stack([r.column(Col.cos(k)) for k in range(self.L)], axis=1)
+        art = r.column(Col.created(0)) is not None
+        self.match = (
+            np.stack([r.column(Col.match(k)) for k in range(self.L)], axis=1) if art else None
+        )
+        self.created = (
+            np.stack([r.column(Col.created(k)) for k in range(self.L)], axis=1) if art else None
+        )
+        self.rows = {(row.level, row.cluster): row for row in r.cluster_rows()}
+        # (level, cluster) → its children, largest first; the level-0 families are the
+        # children of (-1, -1), so siblings are found the same way at every level
+        self.children: dict[tuple[int, int], list[ClusterRow]] = {}
+        for row in sorted(self.rows.values(), key=lambda x: (-x.size, x.cluster)):
+            self.children.setdefault((row.level - 1, row.parent), []).append(row)
+        # per level: members sorted by cluster, then centrality (most central first), then id
+        self._order, self._start = [], []
+        for k in range(self.L):
+            order = np.lexsort((self.feature, -self.cos[:, k], self.labels[:, k]))
+            sorted_labels = self.labels[order, k]
+            n_c = int(sorted_labels.max()) + 1 if len(sorted_labels) else 0
+            self._order.append(order)
+            self._start.append(np.searchsorted(sorted_labels, np.arange(n_c + 1)))
+
+    def members(self, level: int, cluster: int) -> np.ndarray:
+        """Row positions of a cluster's members, most central first."""
+        return self._order[level][self._start[level][cluster] : self._start[level][cluster + 1]]
+
+    def member_rows(
+        self, idx: np.ndarray, level: int, feat_tokens: dict[int, list[str]]
+    ) -> list[Member]:
+        out = []
+        for i in idx:
+            founder = None if self.created is None else bool(self.created[i, level])
+            out.append(
+                Member(
+                    int(self.feature[i]),
+                    feat_tokens[int(self.feature[i])][:6],
+                    float(self.cos[i, level]),
+                    founder,
+                    None if founder is None or founder else float(self.match[i, level]),
+                )
+            )
+        return out
+
+
+def cluster_pages(
+    r: RunArtifacts,
+    paged: dict[int, dict[int, str]],
+    opts: SiteOptions,
+    feat_tokens: dict[int, list[str]],
+) -> list[Page]:
+    ix = RunIndex(r, opts)
+    return [
+        Page(
+            path,
+            "cluster.md.j2",
+            f"{r.run_id} · L{lv} c{cl}",
+            cluster_context(ix, lv, cl, paged, feat_tokens, path),
+        )
+        for lv, d in paged.items()
+        for cl, path in d.items()
+    ]
+
+
+def cluster_context(
+    ix: RunIndex,
+    lv: int,
+    cl: int,
+    paged: dict[int, dict[int, str]],
+    feat_tokens: dict[int, list[str]],
+    path: str,
+) -> dict[str, Any]:
+    r, opts, row = ix.r, ix.opts, ix.rows[(lv, cl)]
+    crumbs = []
+    p_lv, p_cl = lv - 1, row.parent
+    while p_lv >= 0:
+        crumbs.insert(
+            0, {"level": p_lv, "cluster": p_cl, "link": link(path, paged.get(p_lv, {}).get(p_cl))}
+        )
+        p_cl = ix.rows[(p_lv, p_cl)].parent
+        p_lv -= 1
+    kid_rows = []
+    kids = ix.children.get((lv, cl), [])
+    detailed = 0
+    for k in kids[: opts.max_children_listed]:
+        kr = _family(k, opts.tokens_shown, link(path, paged.get(lv + 1, {}).get(k.cluster)))
+        kr.members, kr.grandchildren = [], []
+        if kr.link is None and detailed < opts.max_children_detailed:  # deeper levels live here
+            detailed += 1
+            kr.members = ix.member_rows(ix.members(lv + 1, k.cluster)[:10], lv + 1, feat_tokens)
+            kr.grandchildren = [
+                _family(g, opts.tokens_shown, None)
+                for g in ix.children.get((lv + 1, k.cluster), [])[:20]
+            ]
+        kid_rows.append(kr)
+    sibs = [s for s in ix.children[(lv - 1, row.parent)] if s.cluster != cl]
+    members = ix.members(lv, cl)
+    return {
+        "run_id": r.run_id,
+        "run_link": rel(path, f"{run_dir(r.run_id)}/index.md"),
+        "art": ix.created is not None,
+        "cluster": _family(row, len(row.tokens), None),
+        "mean_margin": None if np.isnan(row.mean_margin) else row.mean_margin,
+        "global_overlap": row.global_overlap,
+        "crumbs": crumbs,
+        "children": kid_rows,
+        "children_more": max(0, len(kids) - opts.max_children_listed),
+        "children_more_size": int(sum(k.size for k in kids[opts.max_children_listed :])),
+        "child_level": lv + 1 if lv + 1 < ix.L else None,
+        "siblings": [
+            _family(s, opts.tokens_shown, link(path, paged.get(lv, {}).get(s.cluster)))
+            for s in sibs[:20]
+        ],
+        "members": ix.member_rows(members[: opts.members_shown], lv, feat_tokens),
+        "n_members": int(len(members)),
+    }

@@ -1,0 +1,70 @@
+"""The artifact boundary: typed readers, one spelling of every column, atomic sets."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+
+import pytest
+
+from generator import artifacts
+from generator.artifacts import ArtifactError, Col, LevelMetrics, RunMeta, from_json
+
+
+def test_readers_hand_out_typed_records(analyzed):
+    out, cfg = analyzed
+    a = artifacts.load(out)
+    assert isinstance(a.manifest.selection, artifacts.SelectionInfo)
+    assert isinstance(a.manifest.decoder_structure.decoder, artifacts.NnSummary)
+    r = a.run(a.run_ids[0])
+    assert isinstance(r.meta, RunMeta) and isinstance(r.meta.metrics[0], LevelMetrics)
+    rows = r.cluster_rows()
+    assert len(rows) == len(r.clusters) and isinstance(rows[0].tokens, list)
+    parents = r.parents()
+    assert all(parents[(0, row.cluster)] == -1 for row in rows if row.level == 0)
+    labels = r.labels()
+    for row in rows:
+        if row.level > 0:  # a child's members all sit in its parent
+            members = labels[:, row.level] == row.cluster
+            assert set(labels[members, row.level - 1]) == {parents[(row.level, row.cluster)]}
+    assert [Col.level(1), Col.match(1), Col.cos(1)] == ["level_1", "match_1", "cos_1"]
+    assert Col.level(0) in r.assignments and Col.cos(0) in r.assignments
+
+
+def test_unknown_keys_are_logged_and_missing_ones_named(caplog):
+    data = {
+        "clusters": 3, "singletons": 1, "largest_share": 0.5, "gini": 0.2, "cohesion": None,
+        "distinctiveness": None, "silhouette": None, "mean_match": None, "mean_margin": None,
+        "stability_ari": 0.9, "from_the_future": 1,
+    }  # fmt: skip
+    with caplog.at_level(logging.INFO, logger="generator.artifacts"):
+        lv = from_json(LevelMetrics, data)
+    assert lv.stability_ari == 0.9 and "from_the_future" in caplog.text
+    del data["gini"]
+    with pytest.raises(ArtifactError, match=r"LevelMetrics: the key 'gini' is missing"):
+        from_json(LevelMetrics, data)
+
+
+def test_another_schema_version_is_refused_with_what_to_do(analyzed, tmp_path):
+    out, _ = analyzed
+    copy = tmp_path / "artifacts"
+    shutil.copytree(out / "artifacts", copy)
+    m = json.loads((copy / "manifest.json").read_text())
+    m["schema_version"] = 1
+    (copy / "manifest.json").write_text(json.dumps(m))
+    with pytest.raises(
+        ArtifactError, match=r"schema_version 1; this version of saetax reads 2\. Re-run"
+    ):
+        artifacts.load(tmp_path)
+
+
+def test_a_set_interrupted_between_its_two_renames_is_read_from_the_previous_one(
+    analyzed, tmp_path
+):
+    out, _ = analyzed
+    shutil.copytree(out / "artifacts", tmp_path / ".artifacts-old-999")
+    a = artifacts.load(tmp_path)
+    assert a.root.name == ".artifacts-old-999" and a.run_ids
+    with pytest.raises(ArtifactError, match="run `saetax analyze` first"):
+        artifacts.load(tmp_path / "nothing")
