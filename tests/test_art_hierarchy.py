@@ -109,7 +109,7 @@ def test_hierarchy_over_an_artlib_module_through_the_adapter():
         ({"rho_values": [0.5, 0.5]}, r"strictly increasing"),
         ({"rho_values": []}, r"needs at least one level"),
         ({"mode": "deep"}, r"'mode' parameter of Hierarchy must be one of \('smart', 'nested'\)"),
-        ({"module": "kmeans"}, r"Unknown ART module 'kmeans'; available: cosine, fuzzy"),
+        ({"module": "kmeans"}, r"Unknown ART module 'kmeans'; available: cosine, mean, fuzzy"),
         ({"params": {"gamma": 1.0}}, r"Invalid parameter\(s\) \['gamma'\] for module 'cosine'"),
         ({"epsilon": -0.1}, r"'epsilon' parameter of Hierarchy must be a float in \[0, 1\)"),
     ],

@@ -11,6 +11,7 @@ from generator.art.base import ParamError
 from generator.art.cosine import CosineART
 from generator.art.fuzzy import FuzzyART
 from generator.art.hierarchy import SMART, Hierarchy
+from generator.art.mean import MeanART
 from generator.art.registry import list_modules, make_module
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "CosineART",
     "FuzzyART",
     "Hierarchy",
+    "MeanART",
     "ParamError",
     "list_modules",
     "make_module",

@@ -31,6 +31,7 @@ DOT = 1  # cosine ART: S = x · w
 
 KIND_FUZZY = 0
 KIND_COSINE = 1
+KIND_MEAN = 2  # mean ART: the prototype is the mean of its unit members, match = x · mean
 
 MODE_PLAIN = 0  # no constraint
 MODE_SMART = 1  # parent constraint enforced by MT+ match tracking (artlib SMART)
@@ -158,9 +159,15 @@ def _choice_and_match(s, wn, kind, alpha, d_norm):
 
 @nb.njit(cache=True, nogil=True)
 def _learn(x, W, c, wnorm, kind, beta):
-    """Update category c with sample x: fuzzy fast/slow learning or cosine moving average."""
+    """Update category c with sample x: fuzzy fast/slow learning, the cosine moving
+    average, or (mean ART, beta = 1/count after the update) the running mean."""
     w = W[c]
     D = w.shape[0]
+    if kind == KIND_MEAN:
+        for d in range(D):
+            w[d] += beta * (x[d] - w[d])
+        wnorm[c] = 1.0
+        return
     if kind == KIND_FUZZY:
         b = beta
         nb_ = 1.0 - beta
@@ -186,8 +193,8 @@ def _place(X, b, W, wnorm, n_cat, best, parent, cat_parent, counts, kind, beta):
     category n_cat under `parent`. Returns the category that changed."""
     x = X[b]
     if best >= 0:
-        _learn(x, W, best, wnorm, kind, beta)
         counts[best] += 1
+        _learn(x, W, best, wnorm, kind, 1.0 / counts[best] if kind == KIND_MEAN else beta)
         return best
     for d in range(x.shape[0]):
         W[n_cat, d] = x[d]

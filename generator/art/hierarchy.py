@@ -124,9 +124,8 @@ class Hierarchy:
             parents = level.labels_[-len(X) :] if len(X) else level.labels_[:0]
 
     # ------------------------------------------------------------------ saved state
-    def get_state(self) -> dict[str, np.ndarray]:
-        """Every level's categories and counters (and the data preparation's bounds) as
-        named arrays, e.g. for `np.savez`; `Hierarchy.from_state` continues from them."""
+    def state_config(self) -> np.ndarray:
+        """The parameters part of a saved state (a 0-d string array of JSON)."""
         if not isinstance(self.module, str):
             raise ParamError(
                 f"Only a hierarchy of a registry module (a name such as 'cosine') can be saved; "
@@ -139,7 +138,12 @@ class Hierarchy:
             "params": self.params or {},
             "epsilon": self.epsilon,
         }
-        state = {"config": np.array(json.dumps(config, sort_keys=True))}
+        return np.array(json.dumps(config, sort_keys=True))
+
+    def get_state(self) -> dict[str, np.ndarray]:
+        """Every level's categories and counters (and the data preparation's bounds) as
+        named arrays, e.g. for `np.savez`; `Hierarchy.from_state` continues from them."""
+        state = {"config": self.state_config()}
         for k, level in enumerate(self._fitted()):
             for name, arr in level.get_state().items():
                 state[f"level{k}.{name}"] = arr

@@ -37,6 +37,7 @@ class ModuleInfo:
 def _ours() -> list[ModuleInfo]:
     from generator.art.cosine import CosineART
     from generator.art.fuzzy import FuzzyART
+    from generator.art.mean import MeanART
 
     return [
         ModuleInfo(
@@ -45,6 +46,13 @@ def _ours() -> list[ModuleInfo]:
             "the natural geometry for unit decoder directions",
             "art-sae-taxonomy",
             CosineART.param_specs(),
+        ),
+        ModuleInfo(
+            "mean",
+            "Mean ART: the prototype is the mean of the unit members, vigilance on the average "
+            "cosine to them; max_iter > 1 re-presents samples until none moves",
+            "art-sae-taxonomy",
+            MeanART.param_specs(),
         ),
         ModuleInfo(
             "fuzzy",
@@ -74,9 +82,10 @@ def make_module(module: Any, params: dict[str, Any]) -> Any:
     from generator.art.adapters import ArtlibModule
     from generator.art.cosine import CosineART
     from generator.art.fuzzy import FuzzyART
+    from generator.art.mean import MeanART
 
     if isinstance(module, str):
-        classes = {"cosine": CosineART, "fuzzy": FuzzyART}
+        classes = {"cosine": CosineART, "mean": MeanART, "fuzzy": FuzzyART}
         if module in classes:
             cls = classes[module]
             check_names(f"module {module!r}", (p.name for p in cls.param_specs()), params)
