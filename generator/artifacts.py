@@ -154,6 +154,8 @@ class Recommendation:
     run: str
     score: float
     why: str
+    best_art: str | None = None  # the best ART run (the recommendation itself when it is ART)
+    method: str = "art"  # the recommended run's method
 
 
 @dataclass(frozen=True)
@@ -183,18 +185,28 @@ class Manifest:
 
 @dataclass(frozen=True)
 class LevelMetrics:
-    """One level's headline numbers (cohesion and distinctiveness over clusters of 2+)."""
+    """One level's headline numbers. Cohesion, distinctiveness and token coherence are
+    means over the families of 2+ features; each `…_chance` is what random sets of the
+    same sizes give; the three ARIs compare refits (see generator/stability.py)."""
 
     clusters: int
-    singletons: int
+    singletons: int  # features alone in their family
+    singleton_share: float  # … as a share of the features
     largest_share: float
     gini: float
     cohesion: float | None
+    cohesion_chance: float | None
     distinctiveness: float | None
+    token_coherence: float | None
+    token_coherence_chance: float | None
+    catch_all: int  # families flagged as catch-alls
+    catch_all_share: float  # … and the share of the features they hold
     silhouette: float | None
     mean_match: float | None  # ART only
     mean_margin: float | None  # ART only
-    stability_ari: float | None
+    order_ari: float | None
+    seed_ari: float | None
+    subsample_ari: float | None
 
 
 @dataclass(frozen=True)
@@ -210,12 +222,12 @@ class RunMeta:
     pca_dims: int | None
     explained_variance: float
     seed: int
-    stability: bool
+    stability: dict[str, Any]  # refits made: orders, seeds, subsamples, fraction
     n_levels: int
     clusters_per_level: list[int]
     fit_seconds: float
-    stability_ari: list[float] | None
     metrics: list[LevelMetrics]
+    matched_to: str | None = None  # a baseline run at another run's clusters per level
 
 
 @dataclass(frozen=True)
@@ -235,6 +247,11 @@ class ClusterRow:
     global_overlap: float
     mean_match: float  # NaN when no member joined (or not ART)
     mean_margin: float
+    stability: float  # mean best-match Jaccard across subsample refits (NaN: not measured)
+    cohesion_chance: float  # cohesion of random sets of this size
+    token_coherence: float  # mean share of its tokens among a member's own top tokens
+    token_coherence_chance: float  # … for a random feature
+    catch_all: bool  # large and barely more cohesive than chance
 
 
 CLUSTER_COLUMNS = tuple(f.name for f in dataclasses.fields(ClusterRow))

@@ -95,7 +95,7 @@ def run_artifacts(
         params=spec.params,
         label=desc.label,
         level_param=desc.level_param,
-        level_values=desc.level_values,
+        level_values=desc.level_values if r.level_values is None else r.level_values,
         pca_dims=spec.pca_dims,
         explained_variance=explained,
         seed=spec.seed,
@@ -103,8 +103,8 @@ def run_artifacts(
         n_levels=L,
         clusters_per_level=list(r.n_clusters),
         fit_seconds=r.fit_seconds,
-        stability_ari=r.stability_ari,
         metrics=interp.levels,
+        matched_to=spec.params.get("matched_to"),
     )
     clusters = interp.clusters.copy()
     clusters.insert(

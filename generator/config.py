@@ -189,6 +189,29 @@ class MethodSpec(Section):
         return self
 
 
+class StabilityConfig(Section):
+    """How every run's stability is measured: refits of the same method compared per level
+    with the adjusted Rand index, and each family's best-match Jaccard across subsamples.
+    `true` means these defaults, `false` no refits."""
+
+    orders: int = Field(2, ge=0, le=20)
+    """Refits on the same features in other input orders (same seed)."""
+    seeds: int = Field(2, ge=0, le=20)
+    """Refits with other seeds (ART's random order, k-means' starts, consensus bags)."""
+    subsamples: int = Field(3, ge=0, le=20)
+    """Fits on random subsets of `fraction` of the features, compared pair by pair on the
+    features both hold."""
+    fraction: float = Field(0.9, gt=0.0, lt=1.0)
+    """Share of the features in each subsample."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _switch(cls, data: Any) -> Any:
+        if isinstance(data, bool):
+            return {} if data else {"orders": 0, "seeds": 0, "subsamples": 0}
+        return data
+
+
 class SweepConfig(Section):
     """The run grid: PCA settings × each method's runs × seeds. The `art` method's runs
     are ART modules × vigilance sets × hierarchy modes."""
@@ -197,9 +220,13 @@ class SweepConfig(Section):
     """Clustering methods run on every PCA setting and seed, in this order."""
     modules: list[ModuleSpec] = Field(default_factory=lambda: [ModuleSpec()], min_length=1)
     """ART modules the `art` method tries, each with its parameters."""
-    rho_sets: list[list[Rho]] = Field(default_factory=lambda: [[0.2, 0.5, 0.8]], min_length=1)
+    rho_sets: list[list[Rho] | Literal["auto"]] = Field(
+        default_factory=lambda: [[0.2, 0.5, 0.8]], min_length=1
+    )
     """For the `art` method: vigilance per hierarchy level, coarse to fine; each in
-    (0, 1] and strictly increasing."""
+    (0, 1] and strictly increasing. `auto` places the levels at fractions (the `art`
+    method's `auto_levels`) of the median cosine of a feature to its nearest neighbour,
+    measured on each run's input; `rho_sets: auto` is short for `[auto]`."""
     hierarchy: list[Literal["nested", "smart"]] = Field(
         default_factory=lambda: ["nested"], min_length=1
     )
@@ -208,9 +235,8 @@ class SweepConfig(Section):
     `smart`: Bartfai's SMART with MT+ match tracking, as artlib builds it."""
     seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
     """Seeds (ART: input orders); each gives its own run."""
-    stability: bool = True
-    """Fit every run a second time with another seed (ART: another input order) and
-    report the adjusted Rand index per level."""
+    stability: StabilityConfig = Field(default_factory=StabilityConfig)
+    """Refits that measure every run's stability (see below); `false` turns them off."""
     executor: Literal["sequential", "processes"] = "sequential"
     """How runs are executed: one after another, or spread over local processes (each
     worker receives the input arrays once)."""
@@ -223,8 +249,14 @@ class SweepConfig(Section):
         from generator.art.base import check_levels
 
         for i, rhos in enumerate(rho_sets):
-            check_levels(rhos, f"rho_sets[{i}]")
+            if rhos != "auto":
+                check_levels(rhos, f"rho_sets[{i}]")
         return rho_sets
+
+    @field_validator("rho_sets", mode="before")
+    @classmethod
+    def _auto_alone(cls, value: Any) -> Any:
+        return ["auto"] if value == "auto" else value
 
 
 class InterpretConfig(Section):

@@ -52,10 +52,7 @@ def inner_model(annotation: Any) -> type[BaseModel] | None:
 
 def _one_error(err: dict[str, Any]) -> str:
     loc = tuple(p for p in err["loc"] if p not in ("function-after", "function-before"))
-    # pydantic inserts union branch names ("int", "none") into loc; drop them
-    loc = tuple(
-        p for p in loc if not (isinstance(p, str) and p in {"int", "none", "float", "str", "bool"})
-    )
+    loc = tuple(p for p in loc if not _branch(p))
     where = _loc_str(loc)
     kind = err["type"]
     given = err.get("input")
@@ -84,8 +81,24 @@ def _one_error(err: dict[str, Any]) -> str:
     return f"{where}: {msg}."
 
 
+def _branch(part: Any) -> bool:
+    """A union branch name pydantic puts into an error's location ("int", "none",
+    "list[constrained-float]", "literal['auto']"), not a key the user wrote."""
+    return isinstance(part, str) and (
+        part in {"int", "none", "float", "str", "bool"} or "[" in part
+    )
+
+
+def _literal_branch(err: dict[str, Any]) -> bool:
+    return any(isinstance(p, str) and p.startswith("literal[") for p in err["loc"])
+
+
 def format_errors(error: ValidationError, source: str) -> str:
     errors = error.errors()
+    # a value that fails every branch of a union is one problem: keep the branch that is
+    # not a bare literal such as `auto` (its error says more)
+    if any(not _literal_branch(e) for e in errors):
+        errors = [e for e in errors if not _literal_branch(e)]
     first = _one_error(errors[0])
     more = (
         f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"

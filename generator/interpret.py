@@ -35,6 +35,11 @@ class LevelTable:
     global_overlap: np.ndarray
     mean_match: np.ndarray
     mean_margin: np.ndarray
+    stability: np.ndarray  # best-match Jaccard across subsample refits (NaN: not measured)
+    cohesion_chance: np.ndarray
+    token_coherence: np.ndarray
+    token_coherence_chance: np.ndarray
+    catch_all: np.ndarray  # bool
     member_cos: np.ndarray  # (n_features,) cosine of each member to its cluster mean
 
 
@@ -72,27 +77,37 @@ def differential_tokens(
     return means, ids, scores
 
 
+COHERENCE_K = 10  # tokens compared for token coherence, whatever interpret.top_k shows
+
+
 def interpret_run(
     result: RunResult,
     W_sel: np.ndarray,
+    own_ids: np.ndarray,
     global_mean: np.ndarray,
     lens: LensModel,
     mode: NormMode,
     k: int,
     global_tokens: set[int],
     device: str = "cpu",
+    seed: int = 0,
 ) -> list[LevelTable]:
-    """Tokens and metrics of every cluster at every level of one run."""
+    """Tokens, metrics and evidence of every cluster at every level of one run.
+
+    `own_ids` (n_selected, ≥ 10) are each feature's own top token ids: token coherence is
+    computed on the first COHERENCE_K of theirs and of the family's, so it does not change
+    with how many tokens a page shows."""
     out = []
     L = result.labels.shape[1]
+    kc = max(k, COHERENCE_K)
     singles = None
     if any(np.any(np.bincount(result.labels[:, lv]) == 1) for lv in range(L)):
-        singles = lens_topk((W_sel - global_mean).astype(np.float32), lens, mode, k, device=device)
+        singles = lens_topk((W_sel - global_mean).astype(np.float32), lens, mode, kc, device=device)
     for lv in range(L):
         lab = result.labels[:, lv]
         C = result.n_clusters[lv]
         means, ids, scores = differential_tokens(
-            W_sel, lab, C, global_mean, lens, mode, k, device, singles
+            W_sel, lab, C, global_mean, lens, mode, kc, device, singles
         )
         size = np.bincount(lab, minlength=C)
         parent = result.parents[lv]
@@ -103,23 +118,33 @@ def interpret_run(
         )
         cos = metrics.member_cosines(W_sel, lab, means)
         cohesion = np.bincount(lab, weights=cos, minlength=C) / np.maximum(size, 1)
-        sets = [set(row) for row in ids.tolist()]
+        chance = metrics.chance_cohesion(W_sel, lab, C, seed=seed)
+        coherence, coherence_chance = metrics.token_coherence(
+            own_ids[:, :COHERENCE_K], lab, ids[:, :COHERENCE_K]
+        )
+        sets = [set(row) for row in ids[:, :k].tolist()]
         distinct, glob = metrics.distinctiveness(sets, parent, global_tokens)
         mean_match, mean_margin = _mean_diagnostics(result, lv, C)
+        stab = result.stability
         out.append(
             LevelTable(
-                lv,
-                size,
-                parent,
-                children,
-                ids,
-                scores,
-                cohesion,
-                distinct,
-                glob,
-                mean_match,
-                mean_margin,
-                cos,
+                level=lv,
+                size=size,
+                parent=parent,
+                n_children=children,
+                token_ids=ids[:, :k],
+                token_scores=scores[:, :k],
+                cohesion=cohesion,
+                distinctiveness=distinct,
+                global_overlap=glob,
+                mean_match=mean_match,
+                mean_margin=mean_margin,
+                stability=np.full(C, np.nan) if stab is None else stab.family_jaccard[lv],
+                cohesion_chance=chance,
+                token_coherence=coherence,
+                token_coherence_chance=coherence_chance,
+                catch_all=metrics.catch_all(size, cohesion, chance),
+                member_cos=cos,
             )
         )
     return out
@@ -153,23 +178,16 @@ def level_metrics(
     seed: int,
 ) -> list[LevelMetrics]:
     """Headline numbers per level (silhouette on the data the run clustered)."""
-    out = []
-    d = result.diagnostics
-    for t in tables:
-        lv = t.level
-        sil = metrics.silhouette(X_reduced, result.labels[:, lv], silhouette_sample, seed)
-        ari = None if result.stability_ari is None else result.stability_ari[lv]
-        out.append(
-            metrics.level_summary(
-                t.size,
-                t.cohesion,
-                t.distinctiveness,
-                sil,
-                ari,
-                *(() if d is None else (d.match[:, lv], d.margin[:, lv], d.created[:, lv])),
-            )
+    return [
+        metrics.level_summary(
+            t,
+            metrics.silhouette(X_reduced, result.labels[:, t.level], silhouette_sample, seed),
+            result.stability,
+            t.level,
+            result.diagnostics,
         )
-    return out
+        for t in tables
+    ]
 
 
 def cluster_frame(tables: list[LevelTable]) -> pd.DataFrame:
@@ -184,6 +202,17 @@ def cluster_frame(tables: list[LevelTable]) -> pd.DataFrame:
         cols["n_children"] += t.n_children.astype(int).tolist()
         cols["token_ids"] += t.token_ids.tolist()
         cols["token_scores"] += t.token_scores.astype(float).tolist()
-        for name in ("cohesion", "distinctiveness", "global_overlap", "mean_match", "mean_margin"):
+        for name in (
+            "cohesion",
+            "distinctiveness",
+            "global_overlap",
+            "mean_match",
+            "mean_margin",
+            "stability",
+            "cohesion_chance",
+            "token_coherence",
+            "token_coherence_chance",
+        ):
             cols[name] += getattr(t, name).astype(float).tolist()
+        cols["catch_all"] += t.catch_all.astype(bool).tolist()
     return pd.DataFrame(cols)

@@ -13,6 +13,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from generator.artifacts import DecoderStructure, LevelMetrics, NnSummary
@@ -64,12 +66,13 @@ def distinctiveness(
     seed: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per cluster: 1 − mean Jaccard overlap of its top tokens with its siblings' (a seeded
-    sample of `max_siblings` siblings in big families), and its overlap with the global
-    top tokens. Overlaps come from one sparse product per family, not a loop over pairs."""
+    sample of `max_siblings` siblings in big families; NaN for a cluster without siblings:
+    a level that copies its parent earns no credit), and its overlap with the global top
+    tokens. Overlaps come from one sparse product per family, not a loop over pairs."""
     from scipy import sparse
 
     n = len(token_sets)
-    distinct = np.ones(n)
+    distinct = np.full(n, np.nan)
     sizes = np.array([len(t) for t in token_sets], dtype=np.float64)
     vocab = {t: i for i, t in enumerate(sorted({t for ts in token_sets for t in ts}))}
     rows = np.repeat(np.arange(n), sizes.astype(int))
@@ -99,58 +102,136 @@ def distinctiveness(
     return distinct, glob
 
 
-def silhouette(X: np.ndarray, labels: np.ndarray, sample: int, seed: int) -> float | None:
-    """Cosine silhouette on a seeded sample; None when it is undefined (1 or n clusters)."""
-    from sklearn.metrics import silhouette_score
+def chance_cohesion(
+    X: np.ndarray, labels: np.ndarray, n_clusters: int, shuffles: int = 5, seed: int = 0
+) -> np.ndarray:
+    """Per cluster: the cohesion a random set of features of the same size has (labels
+    shuffled `shuffles` times, seeded; the mean). A family is only as real as its margin
+    over this."""
+    rng = np.random.default_rng(seed)
+    size = np.maximum(np.bincount(labels, minlength=n_clusters), 1)
+    total = np.zeros(n_clusters)
+    for _ in range(shuffles):
+        lab = rng.permutation(labels)
+        cos = member_cosines(X, lab, cluster_means(X, lab, n_clusters))
+        total += np.bincount(lab, weights=cos, minlength=n_clusters) / size
+    return total / shuffles
 
+
+def token_coherence(
+    own_ids: np.ndarray, labels: np.ndarray, family_ids: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per cluster: the mean share of its top tokens (`family_ids`, (C, k)) that are among
+    a member's own top tokens (`own_ids`, (n, k)), and the same for a random feature
+    (the chance level: how common those tokens are among all features' own tokens)."""
+    from scipy import sparse
+
+    n, C = len(own_ids), len(family_ids)
+    V = int(max(own_ids.max(initial=0), family_ids.max(initial=0))) + 1
+    k_own, k_fam = own_ids.shape[1], family_ids.shape[1]
+    Own = sparse.csr_matrix(
+        (np.ones(n * k_own), (np.repeat(np.arange(n), k_own), own_ids.ravel())), shape=(n, V)
+    )
+    Own.data[:] = 1.0  # a token listed twice counts once
+    T = sparse.csr_matrix(
+        (np.ones(C * k_fam), (np.repeat(np.arange(C), k_fam), family_ids.ravel())), shape=(C, V)
+    )
+    T.data[:] = 1.0
+    per_member = np.asarray(Own.multiply(T[labels]).sum(axis=1)).ravel() / k_fam
+    size = np.maximum(np.bincount(labels, minlength=C), 1)
+    coherence = np.bincount(labels, weights=per_member, minlength=C) / size
+    freq = np.asarray(Own.sum(axis=0)).ravel() / n  # share of features holding each token
+    chance = np.asarray(T @ freq).ravel() / k_fam
+    return coherence, chance
+
+
+CATCH_ALL_SHARE = 0.02  # a family this large a share of the features …
+CATCH_ALL_MARGIN = 0.1  # … whose cohesion is less than this above chance is a catch-all
+
+
+def catch_all(size: np.ndarray, cohesion: np.ndarray, chance: np.ndarray) -> np.ndarray:
+    """Large families that are barely more cohesive than a random set of their size."""
+    big = size >= max(10, CATCH_ALL_SHARE * size.sum())
+    return big & (cohesion - chance < CATCH_ALL_MARGIN)
+
+
+def silhouette(
+    X: np.ndarray, labels: np.ndarray, sample: int, seed: int, chunk: int = 1024
+) -> float | None:
+    """Mean cosine silhouette of a seeded sample of rows, each scored against all rows (not
+    only the sampled ones); None when undefined (one cluster, or every row alone).
+
+    With unit rows the mean cosine distance from x to a cluster's members is 1 − x · mean,
+    so a(x) and b(x) come from the cluster means exactly; a row alone in its cluster
+    scores 0, as in scikit-learn."""
     n = len(labels)
-    k = len(np.unique(labels))
-    if k < 2 or k >= n:
+    C = int(labels.max()) + 1
+    if C < 2 or C >= n:
         return None
-    idx = np.random.default_rng(seed).choice(n, size=min(sample, n), replace=False)
-    if len(np.unique(labels[idx])) < 2 or len(np.unique(labels[idx])) >= len(idx):
-        return None
-    return float(silhouette_score(X[idx], labels[idx], metric="cosine"))
+    U = unit(X)
+    size = np.bincount(labels, minlength=C).astype(np.float64)
+    sums = cluster_means(U, labels, C) * size[:, None]  # (C, d)
+    idx = np.sort(np.random.default_rng(seed).choice(n, size=min(sample, n), replace=False))
+    out = []
+    for s in range(0, len(idx), chunk):
+        rows = idx[s : s + chunk]
+        lab = labels[rows]
+        dots = U[rows] @ sums.T  # (rows, C): x · (sum of each cluster's members)
+        own = size[lab]
+        a = 1.0 - (dots[np.arange(len(rows)), lab] - 1.0) / np.maximum(own - 1, 1)
+        dots[np.arange(len(rows)), lab] = -np.inf
+        b = 1.0 - (dots / size).max(axis=1)
+        sil = np.where(own > 1, (b - a) / np.maximum(np.maximum(a, b), 1e-12), 0.0)
+        out.append(sil)
+    return float(np.concatenate(out).mean())
 
 
-def level_summary(
-    sizes: np.ndarray,
-    cohesion: np.ndarray,
-    distinct: np.ndarray,
-    sil: float | None,
-    ari: float | None,
-    match: np.ndarray | None = None,
-    margin: np.ndarray | None = None,
-    created: np.ndarray | None = None,
-) -> LevelMetrics:
-    """One level's headline numbers (cohesion and distinctiveness over clusters of 2+);
-    match and margin only where the method reports them (ART)."""
+def level_summary(t: Any, sil: float | None, stab: Any, k: int, diag: Any) -> LevelMetrics:
+    """One level's headline numbers from its per-cluster table `t` (interpret.LevelTable).
+    Cohesion, its chance level, distinctiveness and token coherence are means over the
+    families of 2+ (a feature alone says nothing about them); match and margin only where
+    the method reports ART diagnostics (`diag`, with `created` per sample)."""
+    sizes = t.size
     multi = sizes >= 2
-    joined = None if created is None else ~created
+
+    def fam_mean(v: np.ndarray) -> float | None:
+        vals = v[multi]
+        vals = vals[np.isfinite(vals)]
+        return float(vals.mean()) if len(vals) else None
+
+    joined = None if diag is None else ~diag.created[:, k]
     has_joined = joined is not None and joined.any()
+    margin = None if diag is None else diag.margin[joined, k]
     return LevelMetrics(
         clusters=int(len(sizes)),
         singletons=int((sizes == 1).sum()),
+        singleton_share=float((sizes == 1).sum() / sizes.sum()),
         largest_share=float(sizes.max() / sizes.sum()),
         gini=gini(sizes),
-        cohesion=float(np.average(cohesion[multi], weights=sizes[multi])) if multi.any() else None,
-        distinctiveness=float(distinct[multi].mean()) if multi.any() else None,
+        cohesion=fam_mean(t.cohesion),
+        cohesion_chance=fam_mean(t.cohesion_chance),
+        distinctiveness=fam_mean(t.distinctiveness),
+        token_coherence=fam_mean(t.token_coherence),
+        token_coherence_chance=fam_mean(t.token_coherence_chance),
+        catch_all=int(t.catch_all.sum()),
+        catch_all_share=float(sizes[t.catch_all].sum() / sizes.sum()),
         silhouette=sil,
-        mean_match=float(np.nanmean(match[joined])) if has_joined else None,
-        mean_margin=float(np.nanmean(margin[joined]))
-        if has_joined and np.isfinite(margin[joined]).any()
-        else None,
-        stability_ari=ari,
+        mean_match=float(np.nanmean(diag.match[joined, k])) if has_joined else None,
+        mean_margin=float(np.nanmean(margin)) if has_joined and np.isfinite(margin).any() else None,
+        order_ari=None if stab is None else stab.order_ari[k],
+        seed_ari=None if stab is None else stab.seed_ari[k],
+        subsample_ari=None if stab is None else stab.subsample_ari[k],
     )
 
 
 def nearest_neighbour_cosines(
-    W: np.ndarray, sample: int, seed: int, chunk: int = 2048
+    W: np.ndarray, sample: int, seed: int, chunk: int = 2048, rows: np.ndarray | None = None
 ) -> np.ndarray:
-    """For `sample` random rows, the largest cosine to any other row of W."""
+    """For `sample` random rows (or the given `rows`), the largest cosine to any other row
+    of W."""
     U = unit(W).astype(np.float32)
     rng = np.random.default_rng(seed)
-    idx = rng.choice(len(U), size=min(sample, len(U)), replace=False)
+    idx = rng.choice(len(U), size=min(sample, len(U)), replace=False) if rows is None else rows
     best = np.full(len(idx), -np.inf, dtype=np.float32)
     Q = U[idx]
     for start in range(0, len(U), chunk):

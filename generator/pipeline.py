@@ -22,7 +22,7 @@ from generator.errors import resolve_device
 from generator.sources.lens import LensHandle
 from generator.sources.sae import SaeDecoder
 from generator.stages import decoder_stats, interpret, lens, pca, runs, selection, umap
-from generator.sweep import grid, make_executor
+from generator.sweep import grid, make_executor, matched
 
 
 def analyze(cfg: Config, out_dir: Path) -> Path:
@@ -57,16 +57,22 @@ def analyze(cfg: Config, out_dir: Path) -> Path:
     stats_in = decoder_stats.DecoderStatsIn(W, w_key, cfg.metrics.nn_sample, cfg.seed)
     structure = timed("decoder_stats", cache.run(decoder_stats, stats_in)).value
 
-    specs = grid(cfg)
     X = {dims: pca_e.value.project(W_sel, dims) for dims in cfg.pca.dims}
     x_key = {dims: text_hash(pca_e.key, str(dims)) for dims in cfg.pca.dims}
-    run_ins = [runs.RunIn(s, X[s.pca_dims], x_key[s.pca_dims]) for s in specs]
     executor = make_executor(cfg.sweep.executor, cfg.sweep.workers)
+
+    def fit(specs: list) -> list:
+        ins = [runs.RunIn(s, X[s.pca_dims], x_key[s.pca_dims]) for s in specs]
+        return list(zip(specs, runs.fit_all(cache, ins, executor)))
+
+    fitted = fit(grid(cfg))  # then the baselines at the K of each ART run
+    fitted += fit(matched(cfg, [(s, e.value) for s, e in fitted]))
+    own_ids = lens_e.value.table.top_ids[selected]
     out = []
-    for spec, run_e in zip(specs, runs.fit_all(cache, run_ins, executor)):
+    for spec, run_e in fitted:
         timed("runs", run_e)
         interp_in = interpret.InterpretIn(
-            run_e.value, run_e.key, W, W_sel, X[spec.pca_dims], handle, lens_e.key,
+            run_e.value, run_e.key, W, W_sel, own_ids, X[spec.pca_dims], handle, lens_e.key,
             lc.layernorm, cfg.interpret.top_k, cfg.metrics.silhouette_sample, cfg.seed, device,
         )  # fmt: skip
         interp = timed("interpret", cache.run(interpret, interp_in, label=spec.run_id)).value

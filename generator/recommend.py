@@ -1,32 +1,61 @@
-"""Which run to read first: a ranking of the sweep's runs from their level metrics."""
+"""Which run to read first: a ranking of the sweep's runs, level by level.
+
+A level's quality is the product of four numbers in [0, 1]:
+
+- **stability**: the weakest of its order, seed and subsample ARIs (an accident of one of
+  them is enough to distrust a family);
+- **cohesion above chance**: (cohesion − chance) / (1 − chance), over families of 2+;
+- **families formed**: 1 − the share of features left alone; a level with more than
+  MAX_SINGLETONS of its features alone forms no taxonomy and scores 0;
+- **no catch-all**: 1 − the share of features in catch-all families.
+
+A run's score weighs its levels by 1, 1/2, 1/4, … (level 0, the one a reader meets first,
+counts most), normalised. Nothing here depends on how many tokens the pages show. Any
+method can win, a baseline included; `best_art` names the best ART run either way.
+"""
 
 from __future__ import annotations
 
-import numpy as np
+from generator.artifacts import LevelMetrics, Recommendation, RunArtifacts
 
-from generator.artifacts import Recommendation, RunArtifacts
+MAX_SINGLETONS = 0.6
+
+
+def level_quality(lv: LevelMetrics) -> tuple[float, dict[str, float]]:
+    """(quality, its factors) of one level."""
+    aris = [a for a in (lv.order_ari, lv.seed_ari, lv.subsample_ari) if a is not None]
+    stability = max(0.0, min(aris)) if aris else 1.0
+    excess = 0.0
+    if lv.cohesion is not None and lv.cohesion_chance is not None:
+        excess = max(0.0, (lv.cohesion - lv.cohesion_chance) / (1.0 - lv.cohesion_chance))
+    formed = 0.0 if lv.singleton_share > MAX_SINGLETONS else 1.0 - lv.singleton_share
+    clean = 1.0 - lv.catch_all_share
+    factors = {"stability": stability, "excess": excess, "formed": formed, "clean": clean}
+    return stability * excess * formed * clean, factors
+
+
+def run_score(levels: list[LevelMetrics]) -> float:
+    weights = [0.5**k for k in range(len(levels))]
+    total = sum(w * level_quality(lv)[0] for w, lv in zip(weights, levels))
+    return total / sum(weights)
 
 
 def recommend(runs: list[RunArtifacts]) -> Recommendation | None:
-    """The run with the best balance of stability, distinct tokens and no catch-all cluster."""
-    best, best_score = None, -np.inf
-    for r in runs:
-        levels = r.meta.metrics
-        ari = np.mean([lv.stability_ari for lv in levels if lv.stability_ari is not None] or [0.0])
-        distinct = np.mean(
-            [lv.distinctiveness for lv in levels if lv.distinctiveness is not None] or [0.0]
-        )
-        share = levels[0].largest_share
-        score = float(ari * distinct * (1.0 - share))
-        if score > best_score:
-            best, best_score = (r, ari, distinct, share), score
-    if best is None:
+    """The run with the best level-weighted quality (ties: the earlier run)."""
+    if not runs:
         return None
-    r, ari, distinct, share = best
-    return Recommendation(
-        r.run_id,
-        round(best_score, 4),
-        f"highest stability x distinctiveness x (1 - largest level-0 share): mean stability ARI "
-        f"{ari:.2f}, mean token distinctiveness {distinct:.2f}, largest level-0 cluster {share:.0%} "
-        "of features",
+    scored = [(run_score(r.meta.metrics), i, r) for i, r in enumerate(runs)]
+    best_score, _, best = max(scored, key=lambda t: (t[0], -t[1]))
+    arts = [t for t in scored if t[2].meta.method == "art"]
+    best_art = max(arts, key=lambda t: (t[0], -t[1]))[2].run_id if arts else None
+    _, f = level_quality(best.meta.metrics[0])
+    measured = any(
+        a is not None for a in (best.meta.metrics[0].order_ari, best.meta.metrics[0].subsample_ari)
     )
+    why = (
+        "highest level-weighted quality (stability × cohesion above chance × families formed "
+        f"× no catch-all; level 0 counts most). Level 0: stability {f['stability']:.2f}"
+        f"{'' if measured else ' (not measured)'}, cohesion above chance {f['excess']:.2f}, "
+        f"{1 - best.meta.metrics[0].singleton_share:.0%} of features in families"
+    )
+    return Recommendation(best.run_id, round(best_score, 4), why, best_art, best.meta.method)

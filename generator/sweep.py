@@ -38,7 +38,7 @@ class RunSpec:
     params: dict[str, Any] = field(hash=False)  # JSON-able; the method's own parameters
     pca_dims: int | None
     seed: int
-    stability: bool
+    stability: dict[str, Any] = field(hash=False)  # stability.Settings as a dict
 
     @property
     def run_id(self) -> str:
@@ -69,11 +69,34 @@ def grid(cfg: Config) -> list[RunSpec]:
             method = get_method(entry.name)
             for params in method.expand(cfg.sweep, entry.params):
                 for seed in cfg.sweep.seeds:
-                    runs.append(RunSpec(entry.name, params, dims, seed, cfg.sweep.stability))
+                    stab = cfg.sweep.stability.model_dump()
+                    runs.append(RunSpec(entry.name, params, dims, seed, stab))
     ids = [r.run_id for r in runs]
     if len(set(ids)) != len(ids):  # e.g. the same module listed twice with equal params
         dup = next(i for i in ids if ids.count(i) > 1)
         raise ConfigError(f"sweep: run {dup!r} appears twice; make the sweep's entries distinct.")
+    return runs
+
+
+def matched(cfg: Config, fitted: list[tuple[RunSpec, RunResult]]) -> list[RunSpec]:
+    """The runs of methods asked for at matched K (`params: {k: matched}`): one per ART run,
+    on the same PCA setting and seed, with K per level = that run's clusters per level.
+    Runs that would be identical (the same K) appear once."""
+    from generator.methods import get_method
+
+    runs, seen = [], set()
+    for entry in cfg.sweep.methods:
+        method = get_method(entry.name)
+        if not getattr(method, "matched", lambda p: False)(entry.params):
+            continue
+        for spec, result in fitted:
+            if spec.method != "art":
+                continue
+            params = {"k": list(result.n_clusters), "matched_to": spec.run_id}
+            run = RunSpec(entry.name, params, spec.pca_dims, spec.seed, spec.stability)
+            if run.run_id not in seen:
+                seen.add(run.run_id)
+                runs.append(run)
     return runs
 
 

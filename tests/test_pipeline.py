@@ -60,7 +60,11 @@ def test_runs_nest_levels_and_carry_tokens_and_metrics(analyzed):
             sizes = r.assignments[f"level_{k}"].value_counts()
             assert sizes.sort_index().tolist() == lv["size"].sort_index().tolist()
             assert all(len(t) == cfg.interpret.top_k for t in lv["tokens"])
-            assert lv["cohesion"].between(-1, 1).all() and lv["distinctiveness"].between(0, 1).all()
+            assert lv["cohesion"].between(-1, 1).all()
+            d = lv["distinctiveness"]
+            assert d.dropna().between(0, 1).all()
+            only_child = lv["parent"].map(lv["parent"].value_counts()) == 1
+            assert d[only_child].isna().all() and d[~only_child].notna().all()
             if k > 0:  # every child's parent is the level above's cluster of all its members
                 parent_of = r.assignments.groupby(f"level_{k}")[f"level_{k - 1}"].agg(
                     lambda s: s.unique().tolist()
@@ -71,7 +75,9 @@ def test_runs_nest_levels_and_carry_tokens_and_metrics(analyzed):
         assert len(metrics) == L
         for lvm in metrics:
             assert 0 < lvm.largest_share <= 1 and 0 <= lvm.gini <= 1
-            assert -1 <= lvm.stability_ari <= 1
+            for ari in (lvm.order_ari, lvm.seed_ari, lvm.subsample_ari):
+                assert -1 <= ari <= 1
+            assert 0 <= lvm.singleton_share <= 1 and lvm.cohesion_chance < 1
         assert 0 < r.meta.explained_variance <= 1
 
 
@@ -106,6 +112,7 @@ def test_planted_three_level_hierarchy_is_recovered(tmp_path, tiny_lm):
         adjusted_rand_score(p.labels[feats, k], r.assignments[f"level_{k}"]) for k in range(3)
     ]
     assert min(scores) >= 0.9, scores
+    assert a.manifest.recommended.run == "cosine-nested-raw-rho0.3-0.6-0.85-s0"
 
 
 @pytest.mark.slow

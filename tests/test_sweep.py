@@ -27,7 +27,9 @@ def _spec(rhos=(0.3, 0.6), seed=0):
         "rho_values": list(rhos),
         "hierarchy": "nested",
     }
-    return RunSpec("art", params, None, seed, True)
+    return RunSpec(
+        "art", params, None, seed, {"orders": 1, "seeds": 1, "subsamples": 2, "fraction": 0.9}
+    )
 
 
 def test_a_task_is_a_small_value_and_its_array_travels_apart():
@@ -49,7 +51,8 @@ def test_the_process_executor_returns_what_the_sequential_one_does():
     for s, p in zip(seq, par):
         np.testing.assert_array_equal(s.result.labels, p.result.labels)
         np.testing.assert_array_equal(s.result.diagnostics.match, p.result.diagnostics.match)
-        assert s.result.stability_ari == p.result.stability_ari
+        assert s.result.stability.order_ari == p.result.stability.order_ari
+        assert s.result.stability.subsample_ari == p.result.stability.subsample_ari
     assert list(ProcessExecutor(2).map([], arrays)) == []
 
 

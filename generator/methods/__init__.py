@@ -15,6 +15,8 @@ import numpy as np
 
 from generator.methods.art import ArtMethod
 from generator.methods.base import Description, Diagnostics, Fit, Method, check_fit
+from generator.methods.baselines import Agglomerative, NestedKMeans
+from generator.stability import Settings, Stability, measure
 
 if TYPE_CHECKING:
     from generator.sweep import RunSpec
@@ -30,9 +32,11 @@ __all__ = [
     "get_method",
 ]
 
-METHODS: dict[str, Method] = {"art": ArtMethod()}
-
-STABILITY_SEED_OFFSET = 1_000_003  # the seed of a run's second fit (ART: another input order)
+METHODS: dict[str, Method] = {
+    "art": ArtMethod(),
+    "agglomerative": Agglomerative(),
+    "kmeans": NestedKMeans(),
+}
 
 
 def get_method(name: str) -> Method:
@@ -53,31 +57,34 @@ class RunResult:
     n_clusters: list[int]
     diagnostics: Diagnostics | None  # ART's per-sample facts; None for other methods
     fit_seconds: float
-    stability_ari: list[float] | None  # per level: ARI against a second fit, if asked
+    stability: Stability | None  # refits compared (None when not measured)
+    level_values: list[float] | None = None  # each level's setting as the method resolved it
 
 
 def fit_run(spec: RunSpec, X: np.ndarray) -> RunResult:
-    """Fit one run on reduced data X (rows = selected features, selection order) and, when
-    the spec asks for stability, a second time with another seed, comparing per level."""
+    """Fit one run on reduced data X (rows = selected features, selection order) and, as
+    the spec asks, refit it on other orders, seeds and subsamples to measure stability."""
     method = get_method(spec.method)
     t0 = time.perf_counter()
     fit = method.fit(X, spec.params, spec.seed)
     seconds = time.perf_counter() - t0
     n_clusters = check_fit(fit, len(X), spec.method)
-    ari = None
-    if spec.stability:
-        from sklearn.metrics import adjusted_rand_score
-
-        other = method.fit(X, spec.params, spec.seed + STABILITY_SEED_OFFSET)
-        ari = [
-            float(adjusted_rand_score(fit.labels[:, k], other.labels[:, k]))
-            for k in range(fit.labels.shape[1])
-        ]
+    settings = Settings(**spec.stability)
+    stab = None
+    if settings.any:
+        stab = measure(
+            lambda rows, seed: method.fit(X[rows], spec.params, seed).labels,
+            len(X),
+            np.asarray(fit.labels, np.int64),
+            spec.seed,
+            settings,
+        )
     return RunResult(
         np.asarray(fit.labels, np.int64),
         [np.asarray(p, np.int64) for p in fit.parents],
         n_clusters,
         fit.diagnostics,
         seconds,
-        ari,
+        stab,
+        fit.level_values,
     )

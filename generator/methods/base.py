@@ -48,6 +48,7 @@ class Fit:
     labels: np.ndarray  # (n, L) int64; level k's ids are 0 … C_k − 1
     parents: list[np.ndarray]  # per level: parent of each cluster (all −1 at level 0)
     diagnostics: Diagnostics | None = None
+    level_values: list[float] | None = None  # the setting each level used, once resolved
 
 
 class Method(Protocol):
@@ -55,6 +56,7 @@ class Method(Protocol):
 
     name: str
     summary: str
+    version: int  # bump when the method's code changes what it fits (cached runs refit)
 
     def check_params(self, params: dict[str, Any]) -> None:
         """Raise ValueError naming a bad parameter and what is accepted."""
@@ -69,7 +71,20 @@ class Method(Protocol):
         """How pages name a run with these parameters."""
 
     def fit(self, X: np.ndarray, params: dict[str, Any], seed: int) -> Fit:
-        """Cluster the rows of X; `seed` is the run's seed (ART: its input order)."""
+        """Cluster the rows of X; `seed` is the run's seed (ART: its input order).
+
+        A method may also define `matched(params) -> bool`: True when the entry asks for
+        runs at the K of every ART run (they are made after the ART runs are fitted)."""
+
+
+def parents_of(labels: np.ndarray) -> list[np.ndarray]:
+    """Each cluster's parent per level, read off nested labels (n, L) (−1 at level 0)."""
+    out = [np.full(int(labels[:, 0].max()) + 1, -1, np.int64)]
+    for k in range(1, labels.shape[1]):
+        par = np.empty(int(labels[:, k].max()) + 1, np.int64)
+        par[labels[:, k]] = labels[:, k - 1]
+        out.append(par)
+    return out
 
 
 def check_fit(fit: Fit, n: int, method: str) -> list[int]:

@@ -171,31 +171,38 @@ def decoder_structure(ds: DecoderStructure) -> dict[str, Any]:
 
 
 def sweep_quality(runs: list[RunSummary], pages: dict[str, str]) -> dict[str, Any]:
-    """Stability against token distinctiveness, one point per run (click opens the run's
-    page, `pages[run_id]`)."""
+    """Level-0 stability against cohesion above chance, one labelled point per run (click
+    opens the run's page, `pages[run_id]`)."""
     import plotly.graph_objects as go
 
     fig = go.Figure()
     groups: dict[str, list[RunSummary]] = {}
     for r in runs:
-        groups.setdefault(r.label, []).append(r)
+        groups.setdefault(r.method, []).append(r)
     for name, rs in groups.items():
+        lv = [r.level0 for r in rs]
         fig.add_trace(
             go.Scatter(
-                x=[r.distinctiveness for r in rs],
+                x=[
+                    None
+                    if m.cohesion is None or m.cohesion_chance is None
+                    else (m.cohesion - m.cohesion_chance) / (1 - m.cohesion_chance)
+                    for m in lv
+                ],
                 y=[r.stability for r in rs],
                 mode="markers",
                 name=name,
-                marker={"size": [8 + 20 * (1 - r.largest_share) for r in rs]},
-                customdata=[[r.run_id] for r in rs],
-                hovertemplate="%{customdata[0]}<br>distinctiveness %{x:.2f}<br>stability %{y:.2f}<extra></extra>",
+                marker={"size": 11},
+                customdata=[[r.run_id, r.score] for r in rs],
+                hovertemplate="%{customdata[0]}<br>cohesion above chance %{x:.2f}"
+                "<br>stability %{y:.2f}<br>score %{customdata[1]:.3f}<extra></extra>",
             )
         )
     fig.update_layout(
         height=420,
         margin={"l": 50, "r": 10, "t": 10, "b": 50},
-        xaxis_title="mean token distinctiveness",
-        yaxis_title="mean stability (ARI)",
+        xaxis_title="level 0: cohesion above chance, (c − chance) / (1 − chance)",
+        yaxis_title="level 0: stability (weakest ARI)",
         legend={"orientation": "h", "y": 1.12},
     )
     return _fig(fig, {"kind": "runs", "pages": pages})

@@ -98,6 +98,10 @@ def home_page(manifest: Manifest, runs: list[RunSummary], figs: dict[str, Any]) 
     figs["decoder-structure"] = figures.decoder_structure(manifest.decoder_structure)
     rec = manifest.recommended
     rec_run = next((r for r in runs if rec and r.run_id == rec.run), None)
+    best_art = next((r for r in runs if rec and r.run_id == rec.best_art), None)
+    comparison = [best_art] + [r for r in runs if best_art and r.matched_to == best_art.run_id]
+    if rec_run is not None and rec_run not in comparison:
+        comparison.append(rec_run)
     return Page(
         "index.md",
         "home.md.j2",
@@ -109,6 +113,8 @@ def home_page(manifest: Manifest, runs: list[RunSummary], figs: dict[str, Any]) 
             "runs": runs,
             "recommended": rec,
             "recommended_run": rec_run,
+            "best_art": best_art,
+            "comparison": [r for r in comparison if r is not None],
             "n_runs": len(runs),
             "selection": manifest.selection,
             "structure": manifest.decoder_structure,

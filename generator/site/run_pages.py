@@ -32,13 +32,13 @@ class RunSummary:
     seed: int
     clusters_per_level: list[int]
     largest_share: float
-    cohesion: float | None
-    distinctiveness: float | None
-    stability: float | None
-    silhouette: float | None
+    level0: LevelMetrics
+    stability: float | None  # level 0: the weakest of its order, seed and subsample ARIs
+    score: float  # the recommender's level-weighted quality
     fit_seconds: float
     levels: list[LevelMetrics]
     art: bool  # the run reports ART diagnostics (match, founders)
+    matched_to: str | None
 
 
 @dataclass
@@ -52,7 +52,12 @@ class Family:
     tokens: list[str]
     scores: list[float]
     cohesion: float
+    cohesion_chance: float
     distinctiveness: float
+    token_coherence: float
+    token_coherence_chance: float
+    stability: float | None  # best-match Jaccard across subsample refits
+    catch_all: bool
     mean_match: float | None
     link: str | None
     member_ids: list[int] | None = None
@@ -71,12 +76,9 @@ class Member:
     match: float | None
 
 
-def _mean(levels: list[LevelMetrics], name: str) -> float | None:
-    vals = [getattr(lv, name) for lv in levels if getattr(lv, name) is not None]
-    return float(np.mean(vals)) if vals else None
-
-
 def run_summary(r: RunArtifacts) -> RunSummary:
+    from generator.recommend import level_quality, run_score
+
     m: RunMeta = r.meta
     return RunSummary(
         run_id=m.run_id,
@@ -90,14 +92,18 @@ def run_summary(r: RunArtifacts) -> RunSummary:
         seed=m.seed,
         clusters_per_level=m.clusters_per_level,
         largest_share=m.metrics[0].largest_share,
-        cohesion=_mean(m.metrics, "cohesion"),
-        distinctiveness=_mean(m.metrics, "distinctiveness"),
-        stability=_mean(m.metrics, "stability_ari"),
-        silhouette=_mean(m.metrics, "silhouette"),
+        level0=m.metrics[0],
+        stability=level_quality(m.metrics[0])[1]["stability"] if _measured(m.metrics[0]) else None,
+        score=run_score(m.metrics),
         fit_seconds=m.fit_seconds,
         levels=m.metrics,
         art=r.column(Col.created(0)) is not None,
+        matched_to=m.matched_to,
     )
+
+
+def _measured(lv: LevelMetrics) -> bool:
+    return any(a is not None for a in (lv.order_ari, lv.seed_ari, lv.subsample_ari))
 
 
 def pages_for_run(r: RunArtifacts, opts: SiteOptions, budget: int) -> dict[int, dict[int, str]]:
@@ -123,7 +129,12 @@ def _family(row: ClusterRow, tokens_shown: int, link_to: str | None) -> Family:
         tokens=row.tokens[:tokens_shown],
         scores=row.token_scores[:tokens_shown],
         cohesion=row.cohesion,
+        cohesion_chance=row.cohesion_chance,
         distinctiveness=row.distinctiveness,
+        token_coherence=row.token_coherence,
+        token_coherence_chance=row.token_coherence_chance,
+        stability=None if np.isnan(row.stability) else row.stability,
+        catch_all=row.catch_all,
         mean_match=None if np.isnan(row.mean_match) else row.mean_match,
         link=link_to,
     )

@@ -16,7 +16,7 @@ from generator.methods import RunResult
 from generator.sources.lens import LensHandle
 
 NAME = "interpret"
-VERSION = 2  # 2: level metrics typed; ART diagnostics optional
+VERSION = 4  # 4: per-family evidence (chance levels, token coherence, stability); exact silhouette
 
 
 @dataclass(frozen=True, eq=False)
@@ -25,6 +25,7 @@ class InterpretIn:
     run_key: str
     W: np.ndarray  # (n_features, d_in) every decoder row: the global mean direction
     W_sel: np.ndarray  # (n_selected, d_in) the clustered rows, in the SAE's own space
+    own_ids: np.ndarray  # (n_selected, k) each clustered feature's own top token ids
     X: np.ndarray  # (n_selected, dims) what the run clustered (for the silhouette)
     lens: LensHandle
     lens_key: str
@@ -64,12 +65,14 @@ def compute(inp: InterpretIn) -> Interpretation:
     tables = interpret_run(
         inp.run,
         inp.W_sel,
+        inp.own_ids,
         global_mean,
         lens,
         inp.layernorm,
         inp.top_k,
         set(g.top_ids[0].tolist()),
         device=inp.device,
+        seed=inp.seed,
     )
     levels = level_metrics(tables, inp.run, inp.X, inp.silhouette_sample, inp.seed)
     member_cos = np.stack([t.member_cos for t in tables], axis=1)

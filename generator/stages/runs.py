@@ -16,13 +16,14 @@ import numpy as np
 
 from generator.cache import Cache, Entry
 from generator.methods import Diagnostics, RunResult
+from generator.stability import Stability
 from generator.stages import progress
 from generator.sweep import Executor, RunSpec, RunTask
 
 log = logging.getLogger(__name__)
 
 NAME = "run"
-VERSION = 2  # 2: runs name a method (RunSpec.method, params)
+VERSION = 3  # 3: stability from refits on orders, seeds and subsamples
 
 
 @dataclass(frozen=True, eq=False)
@@ -33,7 +34,11 @@ class RunIn:
 
 
 def key(inp: RunIn) -> tuple[dict, dict]:
-    return inp.spec.to_dict(), {"X": inp.x_key}
+    from generator.methods import get_method
+
+    # the method's own code version: a changed method refits, like a changed stage
+    version = getattr(get_method(inp.spec.method), "version", 1)
+    return {**inp.spec.to_dict(), "method_version": version}, {"X": inp.x_key}
 
 
 def compute(inp: RunIn) -> RunResult:
@@ -42,33 +47,61 @@ def compute(inp: RunIn) -> RunResult:
     return fit_run(inp.spec, inp.X)
 
 
+def _nan(values: list[float | None]) -> np.ndarray:
+    return np.array([np.nan if v is None else v for v in values], float)
+
+
+def _none(values: np.ndarray) -> list[float | None]:
+    return [None if np.isnan(v) else float(v) for v in values]
+
+
 def save(out: RunResult, folder: Path) -> None:
-    d = out.diagnostics
-    diag = {} if d is None else {"match": d.match, "margin": d.margin, "created": d.created}
+    d, s = out.diagnostics, out.stability
+    extra = {} if d is None else {"match": d.match, "margin": d.margin, "created": d.created}
+    if s is not None:
+        extra.update(
+            order_ari=_nan(s.order_ari),
+            seed_ari=_nan(s.seed_ari),
+            subsample_ari=_nan(s.subsample_ari),
+            family_jaccard=np.concatenate(s.family_jaccard),
+        )
+    if out.level_values is not None:
+        extra["level_values"] = np.array(out.level_values, float)
     np.savez(
         folder / "run.npz",
         labels=out.labels,
         parents=np.concatenate(out.parents),
         offsets=np.cumsum([0] + [len(p) for p in out.parents]),
         n_clusters=np.array(out.n_clusters),
-        stability=np.array(out.stability_ari if out.stability_ari else [], float),
         fit_seconds=np.array(out.fit_seconds),
-        **diag,
+        **extra,
     )
 
 
 def load(folder: Path) -> RunResult:
     with np.load(folder / "run.npz") as z:
         off = z["offsets"]
-        parents = [z["parents"][off[i] : off[i + 1]] for i in range(len(off) - 1)]
+
+        def per_level(a: np.ndarray) -> list[np.ndarray]:
+            return [a[off[i] : off[i + 1]] for i in range(len(off) - 1)]
+
         diag = Diagnostics(z["match"], z["margin"], z["created"]) if "created" in z.files else None
+        stab = None
+        if "order_ari" in z.files:
+            stab = Stability(
+                _none(z["order_ari"]),
+                _none(z["seed_ari"]),
+                _none(z["subsample_ari"]),
+                per_level(z["family_jaccard"]),
+            )
         return RunResult(
             z["labels"],
-            parents,
+            per_level(z["parents"]),
             z["n_clusters"].tolist(),
             diag,
             round(float(z["fit_seconds"]), 3),
-            z["stability"].tolist() or None,
+            stab,
+            z["level_values"].tolist() if "level_values" in z.files else None,
         )
 
 
