@@ -18,17 +18,12 @@ import numpy as np
 
 from generator.errors import DataError
 from generator.methods.base import Description, Fit, parents_of
+from generator.metrics import unit
 
 if TYPE_CHECKING:
     from generator.config import SweepConfig
 
 MAX_AGGLOMERATIVE_ROWS = 25_000  # the condensed distance matrix holds n²/2 float64
-
-
-def _unit(X: np.ndarray) -> np.ndarray:
-    X = np.asarray(X, np.float64)
-    n = np.linalg.norm(X, axis=1, keepdims=True)
-    return X / np.where(n == 0, 1.0, n)
 
 
 class _KBaseline:
@@ -98,7 +93,7 @@ class Agglomerative(_KBaseline):
         from generator.methods.consensus import canonical_order
 
         canon = canonical_order(X)  # ties in the linkage fall the same way for any input order
-        Z = linkage(pdist(_unit(X[canon]), "cosine"), "average")
+        Z = linkage(pdist(unit(X[canon]), "cosine"), "average")
         labels = np.empty((n, len(params["k"])), np.int64)
         labels[canon] = cut_tree(Z, n_clusters=self._ks(params, n))
         return Fit(labels, parents_of(labels))
@@ -113,7 +108,7 @@ class NestedKMeans(_KBaseline):
     )
 
     def fit(self, X: np.ndarray, params: dict[str, Any], seed: int) -> Fit:
-        Xu = _unit(X).astype(np.float32)
+        Xu = unit(X).astype(np.float32)
         ks = self._ks(params, len(X))
         levels = [_kmeans(Xu, ks[0], seed)]
         for K in ks[1:]:
