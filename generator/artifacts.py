@@ -242,6 +242,11 @@ class ClusterRow:
     tokens: list[str]
     token_ids: list[int]
     token_scores: list[float]
+    bottom_tokens: list[str]  # the differential direction's most negative logits
+    bottom_token_ids: list[int]
+    bottom_scores: list[float]
+    nearest: list[int]  # the same level's families nearest by centre cosine
+    nearest_cos: list[float]
     cohesion: float
     distinctiveness: float
     global_overlap: float

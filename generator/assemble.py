@@ -25,6 +25,7 @@ from generator.reduce import PcaFit
 from generator.sources.sae import SaeDecoder
 from generator.stages.interpret import Interpretation
 from generator.stages.lens import LensOut
+from generator.stages.neighbours import Neighbours
 from generator.stages.selection import Selection
 from generator.sweep import RunSpec
 
@@ -42,8 +43,11 @@ PACKAGES = (
 )
 
 
-def features_frame(lens: LensOut, sel: Selection, xy: np.ndarray | None) -> pd.DataFrame:
-    """One row per SAE feature: kept or junk, its own tokens, its place on the map."""
+def features_frame(
+    lens: LensOut, sel: Selection, xy: np.ndarray | None, near: Neighbours
+) -> pd.DataFrame:
+    """One row per SAE feature: kept or junk, its own tokens, its place on the map, its
+    nearest features."""
     n = sel.n_features
     kept = np.zeros(n, bool)
     kept[sel.selected] = True
@@ -64,6 +68,8 @@ def features_frame(lens: LensOut, sel: Selection, xy: np.ndarray | None) -> pd.D
             "bottom_logits": t.bottom_logits.astype(float).tolist(),
             "umap_x": ux,
             "umap_y": uy,
+            "neighbours": near.ids.tolist(),
+            "neighbour_cos": near.cos.astype(float).tolist(),
         }
     )
 
@@ -107,9 +113,8 @@ def run_artifacts(
         matched_to=spec.params.get("matched_to"),
     )
     clusters = interp.clusters.copy()
-    clusters.insert(
-        clusters.columns.get_loc("token_ids"), "tokens", decode(clusters["token_ids"], tokens)
-    )
+    for ids, strings in (("token_ids", "tokens"), ("bottom_token_ids", "bottom_tokens")):
+        clusters.insert(clusters.columns.get_loc(ids), strings, decode(clusters[ids], tokens))
     return RunArtifacts(meta, pd.DataFrame(assign), clusters)
 
 

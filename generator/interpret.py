@@ -15,7 +15,7 @@ import pandas as pd
 
 from generator import metrics
 from generator.artifacts import CLUSTER_COLUMNS, LevelMetrics
-from generator.lens import NormMode, lens_topk
+from generator.lens import LensTable, NormMode, lens_topk
 from generator.methods import RunResult
 from generator.sources.lens import LensModel
 
@@ -30,6 +30,10 @@ class LevelTable:
     n_children: np.ndarray
     token_ids: np.ndarray  # (C, k)
     token_scores: np.ndarray  # (C, k)
+    bottom_ids: np.ndarray  # (C, k) the most negative logits of the differential direction
+    bottom_scores: np.ndarray  # (C, k)
+    nearest: np.ndarray  # (C, m) the same level's families nearest by centre cosine
+    nearest_cos: np.ndarray  # (C, m)
     cohesion: np.ndarray
     distinctiveness: np.ndarray
     global_overlap: np.ndarray
@@ -52,9 +56,9 @@ def differential_tokens(
     mode: NormMode,
     k: int,
     device: str = "cpu",
-    singles: Any = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(cluster means, top token ids, scores) of mean(members) − global mean.
+    singles: LensTable | None = None,
+) -> tuple[np.ndarray, LensTable]:
+    """(cluster means, top and bottom tokens) of mean(members) − global mean.
 
     `singles` (a LensTable of every feature's own differential direction) answers the
     one-member clusters, which at fine levels are most of them, without a second lens pass.
@@ -62,22 +66,30 @@ def differential_tokens(
     means = metrics.cluster_means(W_sel, labels, n_clusters)
     size = np.bincount(labels, minlength=n_clusters)
     todo = np.flatnonzero(size != 1) if singles is not None else np.arange(n_clusters)
-    ids = np.empty((n_clusters, k), np.int32)
-    scores = np.empty((n_clusters, k), np.float32)
+    out = LensTable(
+        np.empty((n_clusters, k), np.int32),
+        np.empty((n_clusters, k), np.float32),
+        np.empty((n_clusters, k), np.int32),
+        np.empty((n_clusters, k), np.float32),
+    )
+    fields = ("top_ids", "top_logits", "bottom_ids", "bottom_logits")
     if len(todo):
         table = lens_topk(
             (means[todo] - global_mean).astype(np.float32), lens, mode, k, device=device
         )
-        ids[todo], scores[todo] = table.top_ids, table.top_logits
+        for f in fields:
+            getattr(out, f)[todo] = getattr(table, f)
     if singles is not None:
         one = np.flatnonzero(size == 1)
         member = np.empty(n_clusters, np.int64)
         member[labels] = np.arange(len(labels))  # the (only) member of a one-member cluster
-        ids[one], scores[one] = singles.top_ids[member[one]], singles.top_logits[member[one]]
-    return means, ids, scores
+        for f in fields:
+            getattr(out, f)[one] = getattr(singles, f)[member[one]]
+    return means, out
 
 
 COHERENCE_K = 10  # tokens compared for token coherence, whatever interpret.top_k shows
+NEAREST_FAMILIES = 5  # families of the same level listed as nearest, by centre cosine
 
 
 def interpret_run(
@@ -106,8 +118,17 @@ def interpret_run(
     for lv in range(L):
         lab = result.labels[:, lv]
         C = result.n_clusters[lv]
-        means, ids, scores = differential_tokens(
+        means, toks = differential_tokens(
             W_sel, lab, C, global_mean, lens, mode, kc, device, singles
+        )
+        ids, scores = toks.top_ids, toks.top_logits
+        near_ids, near_cos = (
+            metrics.top_cosines(means, NEAREST_FAMILIES)
+            if C > 1
+            else (
+                np.zeros((C, 0), np.int64),
+                np.zeros((C, 0), np.float32),
+            )
         )
         size = np.bincount(lab, minlength=C)
         parent = result.parents[lv]
@@ -134,6 +155,10 @@ def interpret_run(
                 n_children=children,
                 token_ids=ids[:, :k],
                 token_scores=scores[:, :k],
+                bottom_ids=toks.bottom_ids[:, :k],
+                bottom_scores=toks.bottom_logits[:, :k],
+                nearest=near_ids,
+                nearest_cos=near_cos,
                 cohesion=cohesion,
                 distinctiveness=distinct,
                 global_overlap=glob,
@@ -192,7 +217,9 @@ def level_metrics(
 
 def cluster_frame(tables: list[LevelTable]) -> pd.DataFrame:
     """clusters.parquet without its token strings (added from the lens's vocabulary)."""
-    cols: dict[str, list[Any]] = {c: [] for c in CLUSTER_COLUMNS if c != "tokens"}
+    cols: dict[str, list[Any]] = {
+        c: [] for c in CLUSTER_COLUMNS if c not in ("tokens", "bottom_tokens")
+    }
     for t in tables:
         C = len(t.size)
         cols["cluster"] += range(C)
@@ -202,6 +229,10 @@ def cluster_frame(tables: list[LevelTable]) -> pd.DataFrame:
         cols["n_children"] += t.n_children.astype(int).tolist()
         cols["token_ids"] += t.token_ids.tolist()
         cols["token_scores"] += t.token_scores.astype(float).tolist()
+        cols["bottom_token_ids"] += t.bottom_ids.tolist()
+        cols["bottom_scores"] += t.bottom_scores.astype(float).tolist()
+        cols["nearest"] += t.nearest.tolist()
+        cols["nearest_cos"] += t.nearest_cos.astype(float).tolist()
         for name in (
             "cohesion",
             "distinctiveness",

@@ -224,6 +224,25 @@ def level_summary(t: Any, sil: float | None, stab: Any, k: int, diag: Any) -> Le
     )
 
 
+def top_cosines(A: np.ndarray, k: int, chunk: int = 2048) -> tuple[np.ndarray, np.ndarray]:
+    """For every row of A, its k most similar other rows by cosine: (ids, cosines), both
+    (n, k), most similar first (ties to the lower id). Chunked: memory is chunk × n."""
+    U = unit(A).astype(np.float32)
+    n = len(U)
+    k = min(k, n - 1)
+    ids = np.empty((n, k), np.int64)
+    cos = np.empty((n, k), np.float32)
+    for s in range(0, n, chunk):
+        S = U[s : s + chunk] @ U.T  # (chunk, n)
+        S[np.arange(len(S)), np.arange(s, s + len(S))] = -np.inf  # not its own neighbour
+        part = np.argpartition(-S, k - 1, axis=1)[:, :k] if k < n else np.argsort(-S, axis=1)
+        vals = np.take_along_axis(S, part, axis=1)
+        order = np.lexsort((part, -vals), axis=1)
+        ids[s : s + chunk] = np.take_along_axis(part, order, axis=1)
+        cos[s : s + chunk] = np.take_along_axis(vals, order, axis=1)
+    return ids, cos
+
+
 def nearest_neighbour_cosines(
     W: np.ndarray, sample: int, seed: int, chunk: int = 2048, rows: np.ndarray | None = None
 ) -> np.ndarray:

@@ -1,7 +1,7 @@
 """`saetax analyze`: the stage graph, run in dependency order through the cache.
 
     decoder ─► lens ─► selection ─► pca ─► run (per spec, on an executor) ─► interpret ─► artifacts
-                                └──► umap          decoder ─► decoder_stats
+                                └──► umap          decoder ─► decoder_stats, neighbours
 
 Each stage is a module of `generator.stages`; the cache keys it by its parameters and
 its inputs' content hashes, so a changed vigilance recomputes one run and its
@@ -21,8 +21,19 @@ from generator.config import Config, check_against_data
 from generator.errors import resolve_device
 from generator.sources.lens import LensHandle
 from generator.sources.sae import SaeDecoder
-from generator.stages import decoder_stats, interpret, lens, pca, runs, selection, umap
+from generator.stages import (
+    decoder_stats,
+    interpret,
+    lens,
+    neighbours,
+    pca,
+    runs,
+    selection,
+    umap,
+)
 from generator.sweep import grid, make_executor, matched
+
+NEIGHBOURS = 10  # nearest features listed on each feature's card
 
 
 def analyze(cfg: Config, out_dir: Path) -> Path:
@@ -56,6 +67,8 @@ def analyze(cfg: Config, out_dir: Path) -> Path:
         xy = timed("umap", cache.run(umap, umap_in)).value
     stats_in = decoder_stats.DecoderStatsIn(W, w_key, cfg.metrics.nn_sample, cfg.seed)
     structure = timed("decoder_stats", cache.run(decoder_stats, stats_in)).value
+    near_in = neighbours.NeighboursIn(W, w_key, NEIGHBOURS)
+    near = timed("neighbours", cache.run(neighbours, near_in)).value
 
     X = {dims: pca_e.value.project(W_sel, dims) for dims in cfg.pca.dims}
     x_key = {dims: text_hash(pca_e.key, str(dims)) for dims in cfg.pca.dims}
@@ -82,7 +95,7 @@ def analyze(cfg: Config, out_dir: Path) -> Path:
                 spec, run_e.value, interp, explained, selected, lens_e.value.tokens
             )
         )
-    features = assemble.features_frame(lens_e.value, sel_e.value, xy)
+    features = assemble.features_frame(lens_e.value, sel_e.value, xy, near)
     manifest = assemble.manifest(
         cfg, dec, lens_e.value, sel_e.value, pca_e.value, structure, seconds, out
     )

@@ -268,4 +268,4 @@ def test_baselines_at_matched_k_follow_every_art_run(tmp_path, sae_root, tiny_lm
     baseline_won = a.manifest.recommended.method != "art"
     assert ("A baseline is recommended" in home) == baseline_won
     family = next((site / "runs" / best / "L0").glob("c*.html")).read_text()
-    assert "token coherence" in family and "best match across 90" in family
+    assert "Token coherence" in family and "best-match Jaccard" in family

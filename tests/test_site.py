@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pytest
 
 from generator.artifacts import load
@@ -160,7 +161,7 @@ def test_every_page_type_loads_cleanly_and_plots_render(browser, rendered, site_
 
 @pytest.mark.browser
 @pytest.mark.slow
-def test_umap_hover_shows_a_feature_and_click_opens_its_family(browser, rendered, site_server):
+def test_umap_hover_shows_a_feature_and_click_opens_its_card(browser, rendered, site_server):
     page, problems, _ = _open(browser, _page_urls(rendered, site_server)["run"])
     page.wait_for_selector(".saetax-plot[data-fig^='umap-'][data-rendered='true']", timeout=20_000)
     xy = page.evaluate("""() => {
@@ -174,27 +175,136 @@ def test_umap_hover_shows_a_feature_and_click_opens_its_family(browser, rendered
     umap = ".saetax-plot[data-fig^='umap-'] .hoverlayer .hovertext"
     page.wait_for_selector(umap, timeout=5_000)
     label = page.locator(umap).first.text_content()
-    assert re.search(r"feature \d+", label), label
+    assert re.search(r"feature \d+", label) and re.search(r"L0 c\d+", label), label
+    colours, families = page.evaluate("""() => {
+        const el = [...document.querySelectorAll('.saetax-plot')].find(e => e.dataset.fig.startsWith('umap-'));
+        const d = el._fullData[0];
+        return [new Set(d.marker.color).size, new Set(d.customdata.map(c => c[1])).size];
+    }""")
+    assert colours == min(families, 13), (colours, families)  # few families: one colour each
     with page.expect_navigation():
         page.mouse.click(xy[0], xy[1])
-    assert re.search(r"/L\d+/c\d+\.html$", page.url), page.url
+    assert re.search(r"/lookup\.html#feature=\d+$", page.url), page.url
+    page.wait_for_selector("#saetax-result h2", timeout=10_000)
     assert problems == []
 
 
 @pytest.mark.browser
 @pytest.mark.slow
-def test_feature_lookup_finds_a_feature_from_file(browser, rendered):
-    page, problems, outside = _open(browser, f"file://{rendered}/lookup.html")
-    page.fill("#saetax-feature", "3")
-    page.click("#saetax-find")
-    page.wait_for_selector("#saetax-result table", timeout=10_000)
+def test_a_feature_card_shows_token_strings_neighbours_and_a_linked_family_path(
+    browser, rendered, analyzed
+):
+    out, _ = analyzed
+    a = load(out)
+    f = a.features.set_index("feature")
+    fid = int(f.index[f["kept"]][3])
+    page, problems, outside = _open(browser, f"file://{rendered}/lookup.html#feature={fid}")
+    page.wait_for_selector("#saetax-result table.saetax-card-paths", timeout=10_000)
     text = page.inner_text("#saetax-result")
-    assert "Feature 3" in text and "L0 c" in text
-    assert page.locator("#saetax-result a").count() >= 2
+    assert f"Feature {fid}" in text and "L0 c" in text
+    tokens = page.eval_on_selector_all(
+        "#saetax-result table.saetax-card-tokens code.tok", "els => els.map(e => e.textContent)"
+    )
+    assert tokens[: len(f.loc[fid, "top_tokens"])] == list(f.loc[fid, "top_tokens"])
+    assert tokens[-len(f.loc[fid, "bottom_tokens"]) :] == list(f.loc[fid, "bottom_tokens"])
+    near = page.eval_on_selector_all("#saetax-result p a", "els => els.map(e => e.textContent)")
+    assert near == [str(n) for n in f.loc[fid, "neighbours"]]
+    hrefs = page.eval_on_selector_all(
+        "#saetax-result table.saetax-card-paths td:nth-child(2) a", "els => els.map(e => e.href)"
+    )
+    assert len(hrefs) == sum(a.run(r).meta.n_levels for r in a.run_ids)
+    assert len(set(hrefs)) > len(a.run_ids)  # levels open their own place, not one page
+    for h in hrefs:  # each resolves to a built page
+        assert (rendered / h.split("#")[0].replace(f"file://{rendered}/", "")).is_file(), h
     page.fill("#saetax-feature", "99999")
     page.click("#saetax-find")
     assert "No feature 99999" in page.inner_text("#saetax-result")
+    word = next(t.strip() for t in f.loc[fid, "top_tokens"] if t.strip().isalpha())
+    page.fill("#saetax-feature", word)
+    page.click("#saetax-find")
+    listed = page.eval_on_selector_all("#saetax-result li a", "els => els.map(e => e.textContent)")
+    assert f"feature {fid}" in listed
+    page.fill("#saetax-feature", "zzqqxx")
+    page.click("#saetax-find")
+    assert "No feature has “zzqqxx”" in page.inner_text("#saetax-result")
     assert problems == [] and outside == []
+
+
+def test_map_colours_separate_neighbouring_families_with_many_colours():
+    from generator.site.figures import family_colours
+
+    rng = np.random.default_rng(0)
+    centres = rng.uniform(0, 100, (400, 2))
+    labels = np.repeat(np.arange(400), 5)
+    xy = centres[labels] + rng.normal(0, 0.3, (2000, 2))
+    colour = family_colours(xy, labels, 48)
+    per_family = np.array([colour[labels == c][0] for c in range(400)])
+    assert len(set(per_family)) > 20
+    from scipy.spatial import cKDTree
+
+    _, nearest = cKDTree(centres).query(centres, k=2)
+    assert (per_family != per_family[nearest[:, 1]]).all()  # no family shares its nearest's colour
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_a_family_page_loads_fast_without_plotly_and_links_its_members(browser, rendered):
+    family = sorted(rendered.rglob("L0/c*.html"))[0]
+    page = browser.new_page(viewport={"width": 1366, "height": 900})
+    requests = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(f"file://{family}")
+    page.wait_for_load_state("load")
+    dcl = page.evaluate("performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd")
+    assert not any("plotly" in u for u in requests), [u for u in requests if "plotly" in u]
+    assert dcl < 800, f"DOMContentLoaded after {dcl:.0f} ms"
+    links = page.eval_on_selector_all("pre.saetax-members a", "els => els.map(e => e.href)")
+    assert links and all(re.search(r"/lookup\.html#feature=\d+$", h) for h in links)
+    assert page.locator(".saetax-badge").count() == 3
+    page.close()
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_the_sweep_page_marks_the_recommended_run_above_the_fold(browser, rendered, analyzed):
+    out, _ = analyzed
+    rec = load(out).manifest.recommended.run
+    page, problems, _ = _open(browser, f"file://{rendered}/sweep.html")
+    marked = page.locator("tr.saetax-recommended")
+    assert marked.count() == 1 and "★ recommended" in marked.inner_text()
+    assert rec in marked.locator("a").first.get_attribute("title")
+    verdict = page.locator(".saetax-verdict").bounding_box()
+    assert verdict["y"] + verdict["height"] < 900  # read before scrolling
+    width = page.evaluate("document.querySelector('table[data-sortable]').scrollWidth")
+    assert width <= 1366
+    assert problems == []
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_a_run_page_stays_short_and_long_tables_page_and_filter(browser, rendered, tmp_path):
+    run = sorted(p for p in (rendered / "runs").iterdir() if p.is_dir())[0]
+    page, problems, _ = _open(browser, f"file://{run}/index.html")
+    assert page.evaluate("document.documentElement.scrollHeight") < 15_000
+    assert problems == []
+    page.close()
+    # the pager on a table longer than its page size (the fixture's runs are small)
+    rows = "".join(
+        f"<tr><td>c{i}</td><td>{'dog' if i % 4 == 0 else 'cat'}</td></tr>" for i in range(120)
+    )
+    html = tmp_path / "t.html"
+    html.write_text(
+        f'<table data-sortable data-page-size="50"><thead><tr><th>f</th><th>t</th></tr></thead>'
+        f'<tbody>{rows}</tbody></table><script src="file://{rendered}/assets/saetax.js"></script>'
+    )
+    page, problems, _ = _open(browser, f"file://{html}")
+    visible = "table tbody tr:visible"
+    assert page.locator(visible).count() == 50
+    page.click(".saetax-pager button")
+    assert page.locator(visible).count() == 100
+    page.fill(".saetax-pager input", "dog")
+    assert page.locator(visible).count() == 30 and "30 of 30" in page.inner_text(".saetax-pager")
+    assert problems == []
 
 
 @pytest.mark.browser
@@ -235,10 +345,8 @@ def test_hostile_tokens_render_as_text_without_breaking_the_page(browser, render
 
 def test_every_relative_link_in_the_built_site_resolves(rendered):
     broken = []
-    for page in rendered.rglob("*.html"):
-        if page.name == "404.html":  # MkDocs writes it with root-absolute links for web servers
-            continue
-        for href in re.findall(r'href="([^"#?]+)', page.read_text()):
+    for page in rendered.rglob("*.html"):  # 404.html included: its links are made relative
+        for href in re.findall(r'(?:href|src)="([^"#?]+)', page.read_text()):
             if re.match(r"^[a-z]+:", href):
                 continue
             if not (page.parent / href).resolve().exists():

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from generator.stages import decoder_stats, interpret, lens, pca, runs, selection, umap
+from generator.stages import decoder_stats, interpret, lens, neighbours, pca, runs, selection, umap
 
-STAGES = (lens, selection, pca, umap, decoder_stats, runs, interpret)
+STAGES = (lens, selection, pca, umap, decoder_stats, neighbours, runs, interpret)
 
 
 def _same(a, b, where="value"):

@@ -164,6 +164,21 @@ def mkdocs_build(config_file: Path) -> None:
         raise SiteError(f"mkdocs build failed: {e}") from None
 
 
+def relative_404(page: Path) -> None:
+    """MkDocs writes 404.html with root-relative links (it may be served at any depth);
+    the site works from file:// and under a sub-path only with links relative to its root,
+    where 404.html lies."""
+    import re
+
+    if page.is_file():
+        html = page.read_text(encoding="utf-8")
+        html = re.sub(r'((?:href|src)=")/(?!/)', r"\1./", html)
+        # Material's scripts read the base and the search worker's path from its config
+        html = html.replace('"base": "/"', '"base": "."')
+        html = re.sub(r'("search": ")/', r"\1./", html)
+        page.write_text(html, encoding="utf-8")
+
+
 def render_site(out_dir: Path, *, strict: bool = True) -> Path:
     """OUT/artifacts → OUT/site (atomic swap). Returns the site folder."""
     from generator.errors import SaetaxError
@@ -186,6 +201,7 @@ def render_site(out_dir: Path, *, strict: bool = True) -> Path:
         with replacing(final) as site_dir:
             write_mkdocs_yml(model, work / "mkdocs.yml", docs_dir, site_dir, strict)
             mkdocs_build(work / "mkdocs.yml")
+            relative_404(site_dir / "404.html")
         log.info(
             "site model %.1f s, markdown %.1f s, mkdocs %.1f s",
             t_model - t0,

@@ -47,28 +47,80 @@ def umap_base(features: pd.DataFrame) -> dict[str, Any]:
 
 
 def umap_scatter(
-    r: RunArtifacts, base_features: list[int], pages: dict[int, dict[int, str]]
+    r: RunArtifacts, features: pd.DataFrame, pages: dict[int, dict[int, str]]
 ) -> dict[str, Any]:
-    """One run's colouring of the shared map: cluster labels per level; the page script
-    joins them with the shared coordinates and offers one button per level."""
+    """One run's colouring of the shared map: per level, each feature's family and a colour
+    from a 48-colour categorical palette assigned so that families close on the map differ;
+    the page script joins them with the shared coordinates and offers one button per level.
+    Axis ranges leave out the outermost 0.5 % of points, so one far cluster does not squeeze
+    the map."""
+    import plotly.colors as pc
+
+    f = features[features["kept"]].sort_values(Col.FEATURE)
     a = r.assignments.sort_values(Col.FEATURE)
-    if a[Col.FEATURE].tolist() != base_features:
+    if a[Col.FEATURE].tolist() != f[Col.FEATURE].tolist():
         raise ValueError(f"run {r.run_id} clusters other features than the map shows")
     L = r.meta.n_levels
+    xy = f[["umap_x", "umap_y"]].to_numpy(np.float64)
+    palette = list(pc.qualitative.Dark24) + list(pc.qualitative.Light24)
+    rows = r.cluster_rows()
+    labels = [a[Col.level(k)].to_numpy() for k in range(L)]
+    names = [
+        {
+            row.cluster: " ".join(token_plain(t) for t in row.tokens[:3])
+            for row in rows
+            if row.level == k
+        }
+        for k in range(L)
+    ]
     layout = {
         "height": 560,
         "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
         "dragmode": "pan",
-        "xaxis": {"visible": False},
-        "yaxis": {"visible": False, "scaleanchor": "x"},
+        "xaxis": {"visible": False, "range": _robust_range(xy[:, 0])},
+        "yaxis": {"visible": False, "scaleanchor": "x", "range": _robust_range(xy[:, 1])},
     }
     meta = {
         "kind": "umap",
-        "labels": [a[Col.level(k)].astype(int).tolist() for k in range(L)],
+        "labels": [lab.astype(int).tolist() for lab in labels],
+        "colors": [family_colours(xy, lab, len(palette)).tolist() for lab in labels],
+        "palette": palette,
+        "names": [{str(c): n for c, n in d.items()} for d in names],
         "pages": {str(k): {str(c): p for c, p in d.items()} for k, d in pages.items()},
         "parents": parents_data(r),
     }
     return {"data": [], "layout": layout, "meta": meta}
+
+
+def _robust_range(v: np.ndarray) -> list[float]:
+    lo, hi = np.quantile(v, [0.005, 0.995])
+    pad = 0.05 * (hi - lo or 1.0)
+    return [round(float(lo - pad), 3), round(float(hi + pad), 3)]
+
+
+def family_colours(xy: np.ndarray, labels: np.ndarray, n_colours: int, k: int = 12) -> np.ndarray:
+    """A palette index per feature: families are coloured largest first, each with the
+    least used colour that none of its k nearest families on the map (by centroid) has, so
+    neighbours differ and the whole palette is in use."""
+    from scipy.spatial import cKDTree
+
+    C = int(labels.max()) + 1
+    size = np.bincount(labels, minlength=C)
+    centre = np.zeros((C, 2))
+    np.add.at(centre, labels, xy)
+    centre /= np.maximum(size, 1)[:, None]
+    kk = min(k + 1, C)
+    _, near = cKDTree(centre).query(centre, k=kk)
+    near = np.asarray(near).reshape(C, kk)
+    colour = np.full(C, -1, np.int64)
+    uses = np.zeros(n_colours, np.int64)
+    for c in np.lexsort((np.arange(C), -size)):
+        nearby = [int(colour[o]) for o in near[c] if o != c and colour[o] >= 0]
+        free = np.setdiff1d(np.arange(n_colours), nearby)
+        pool = free if len(free) else np.arange(n_colours)
+        colour[c] = pool[np.argmin(uses[pool])]  # the least used colour its neighbours lack
+        uses[colour[c]] += 1
+    return colour[labels]
 
 
 def parents_data(r: RunArtifacts) -> dict[str, int]:
@@ -170,7 +222,9 @@ def decoder_structure(ds: DecoderStructure) -> dict[str, Any]:
     return _fig(fig)
 
 
-def sweep_quality(runs: list[RunSummary], pages: dict[str, str]) -> dict[str, Any]:
+def sweep_quality(
+    runs: list[RunSummary], pages: dict[str, str], recommended: str | None = None
+) -> dict[str, Any]:
     """Level-0 stability against cohesion above chance, one labelled point per run (click
     opens the run's page, `pages[run_id]`)."""
     import plotly.graph_objects as go
@@ -190,12 +244,27 @@ def sweep_quality(runs: list[RunSummary], pages: dict[str, str]) -> dict[str, An
                     for m in lv
                 ],
                 y=[r.stability for r in rs],
-                mode="markers",
+                mode="markers+text",
                 name=name,
+                text=[r.short for r in rs],
+                textposition="top center",
                 marker={"size": 11},
                 customdata=[[r.run_id, r.score] for r in rs],
                 hovertemplate="%{customdata[0]}<br>cohesion above chance %{x:.2f}"
                 "<br>stability %{y:.2f}<br>score %{customdata[1]:.3f}<extra></extra>",
+            )
+        )
+    rec = next((r for r in runs if r.run_id == recommended), None)
+    if rec is not None and rec.stability is not None:
+        m = rec.level0
+        fig.add_trace(
+            go.Scatter(
+                x=[(m.cohesion - m.cohesion_chance) / (1 - m.cohesion_chance)],
+                y=[rec.stability],
+                mode="markers",
+                name="recommended",
+                marker={"size": 24, "symbol": "circle-open", "line": {"width": 2}},
+                hoverinfo="skip",
             )
         )
     fig.update_layout(
@@ -213,7 +282,8 @@ def sweep_clusters(runs: list[RunSummary]) -> dict[str, Any]:
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
-    ids = [r.run_id for r in runs]
+    shorts = [r.short for r in runs]
+    ids = [s if shorts.count(s) == 1 else r.run_id for s, r in zip(shorts, runs)]
     L = max(len(r.clusters_per_level) for r in runs)
     fig = make_subplots(
         rows=1, cols=2, subplot_titles=("clusters per level", "largest level-0 cluster share")
@@ -236,10 +306,10 @@ def sweep_clusters(runs: list[RunSummary]) -> dict[str, Any]:
         col=2,
     )
     fig.update_yaxes(type="log", row=1, col=1)
-    fig.update_xaxes(showticklabels=False)
+    fig.update_xaxes(tickangle=-30)
     fig.update_layout(
-        height=380,
-        margin={"l": 50, "r": 10, "t": 40, "b": 20},
+        height=420,
+        margin={"l": 50, "r": 10, "t": 40, "b": 90},
         barmode="group",
         legend={"orientation": "h", "y": -0.1},
     )

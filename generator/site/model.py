@@ -11,9 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from generator.artifacts import Artifacts, Col, Manifest, RunArtifacts
+from generator.artifacts import Artifacts, Col, Manifest, Recommendation, RunArtifacts
 from generator.site import figures
 from generator.site.page import Page, SiteOptions, html_path, run_dir
 from generator.site.run_pages import (
@@ -69,9 +70,9 @@ def build_model(arts: Artifacts, options: SiteOptions | None = None) -> SiteMode
         pages.append(run_page(r, paged, opts, figs, features))
         pages.extend(cluster_pages(r, paged, opts, feat_tokens))
     pages.insert(0, home_page(arts.manifest, summaries, figs))
-    pages.insert(1, sweep_page(summaries, figs))
+    pages.insert(1, sweep_page(summaries, figs, arts.manifest.recommended))
     pages.insert(
-        2, Page("lookup.md", "lookup.md.j2", "Feature lookup", {"n_features": len(features)})
+        2, Page("lookup.md", "lookup.md.j2", "Feature cards", {"n_features": len(features)})
     )
     pages.insert(3, method_page(arts.manifest))
     data = {"features": lookup_data(features, runs, page_index)}
@@ -81,7 +82,7 @@ def build_model(arts: Artifacts, options: SiteOptions | None = None) -> SiteMode
         {"Home": "index.md"},
         {"Sweep": "sweep.md"},
         {"Runs": [{s.run_id: f"{run_dir(s.run_id)}/index.md"} for s in summaries]},
-        {"Feature lookup": "lookup.md"},
+        {"Feature cards": "lookup.md"},
         {"Method": "method.md"},
         {"Reading guide": "reading.md"},
         {
@@ -123,10 +124,21 @@ def home_page(manifest: Manifest, runs: list[RunSummary], figs: dict[str, Any]) 
     )
 
 
-def sweep_page(runs: list[RunSummary], figs: dict[str, Any]) -> Page:
-    figs["sweep-quality"] = figures.sweep_quality(runs, {r.run_id: html_path(r.link) for r in runs})
+def sweep_page(
+    runs: list[RunSummary], figs: dict[str, Any], recommended: Recommendation | None
+) -> Page:
+    figs["sweep-quality"] = figures.sweep_quality(
+        runs, {r.run_id: html_path(r.link) for r in runs}, recommended and recommended.run
+    )
     figs["sweep-clusters"] = figures.sweep_clusters(runs)
-    return Page("sweep.md", "sweep.md.j2", "Sweep", {"runs": runs})
+    rec = next((r for r in runs if recommended and r.run_id == recommended.run), None)
+    ranked = sorted(runs, key=lambda r: -r.score)
+    return Page(
+        "sweep.md",
+        "sweep.md.j2",
+        "Sweep",
+        {"runs": ranked, "recommended": recommended, "recommended_run": rec},
+    )
 
 
 def method_page(manifest: Manifest) -> Page:
@@ -147,39 +159,60 @@ def method_page(manifest: Manifest) -> Page:
     )
 
 
+def _r3(values: Any) -> list[float]:
+    return [round(float(v), 3) for v in values]
+
+
 def lookup_data(
     features: pd.DataFrame,
     runs: list[RunArtifacts],
     page_index: dict[str, dict[int, dict[int, str]]],
 ) -> dict[str, Any]:
-    """Compact lookup table: token vocabulary, tokens per feature, cluster path per run."""
+    """What the feature cards draw: every feature's own top and bottom tokens (indices into
+    one vocabulary) with logits, its nearest features, and its family path in every run,
+    with each family's size and stability."""
     vocab: dict[str, int] = {}
-    toks = []
-    for t in features["top_tokens"]:
-        toks.append([vocab.setdefault(s, len(vocab)) for s in list(t)[:6]])
+
+    def ids(tokens: Any) -> list[int]:
+        return [vocab.setdefault(s, len(vocab)) for s in list(tokens)]
+
     out_runs = []
     for r in runs:
-        paths = {
-            "feature": r.features.astype(int).tolist(),
-            "labels": r.labels().T.astype(int).tolist(),
-        }
         pages = {
             str(lv): {str(c): html_path(p) for c, p in d.items()}
             for lv, d in page_index[r.run_id].items()
         }
+        families = {
+            f"{row.level}:{row.cluster}": [
+                row.size,
+                -1 if np.isnan(row.stability) else round(row.stability, 2),
+                int(row.catch_all),
+            ]
+            for row in r.cluster_rows()
+        }
         out_runs.append(
             {
                 "id": r.run_id,
+                "label": r.meta.label,
                 "levels": r.meta.n_levels,
-                "paths": paths,
+                "paths": {
+                    "feature": r.features.astype(int).tolist(),
+                    "labels": r.labels().T.astype(int).tolist(),
+                },
                 "pages": pages,
                 "parents": figures.parents_data(r),
+                "families": families,
                 "run_page": html_path(f"{run_dir(r.run_id)}/index.md"),
             }
         )
     return {
+        "top": [ids(t) for t in features["top_tokens"]],
+        "top_logits": [_r3(v) for v in features["top_logits"]],
+        "bottom": [ids(t) for t in features["bottom_tokens"]],
+        "bottom_logits": [_r3(v) for v in features["bottom_logits"]],
+        "neighbours": [list(map(int, v)) for v in features["neighbours"]],
+        "neighbour_cos": [_r3(v) for v in features["neighbour_cos"]],
         "vocab": list(vocab),
-        "tokens": toks,
         "junk": features["junk"].astype(int).tolist(),
         "kept": features["kept"].astype(int).tolist(),
         "runs": out_runs,

@@ -24,6 +24,7 @@ class RunSummary:
     run_id: str
     link: str
     method: str
+    short: str  # method and PCA setting, e.g. "art pca64": a point's label in plots
     label: str
     level_param: str | None
     level_values: list[Any]
@@ -67,13 +68,16 @@ class Family:
 
 @dataclass
 class Member:
-    """A member feature on a family page: its centrality and (ART) how it joined."""
+    """A member feature on a family page: its centrality, (ART) how it joined, and how many
+    of its own top tokens are the family's (0 marks an outlier)."""
 
     feature: int
     tokens: list[str]
     cos: float
     founder: bool | None  # None: the method has no founders
     match: float | None
+    shared: int | None = None  # own top tokens among the family's
+    link: str | None = None  # its feature card
 
 
 def run_summary(r: RunArtifacts) -> RunSummary:
@@ -84,6 +88,7 @@ def run_summary(r: RunArtifacts) -> RunSummary:
         run_id=m.run_id,
         link=f"{run_dir(m.run_id)}/index.md",
         method=m.method,
+        short=f"{m.method} {'raw' if m.pca_dims is None else f'pca{m.pca_dims}'}",
         label=m.label,
         level_param=m.level_param,
         level_values=m.level_values,
@@ -165,10 +170,10 @@ def run_page(
     figs[sun_id] = figures.sunburst(r, page_urls)
     has_map = features["umap_x"].notna().any()
     if has_map:
-        base = features.loc[features["kept"], Col.FEATURE].sort_values().astype(int).tolist()
-        figs[umap_id] = figures.umap_scatter(r, base, page_urls)
+        figs[umap_id] = figures.umap_scatter(r, features, page_urls)
     ctx = {
         "run": run_summary(r),
+        "card": html_path(rel(path, "lookup.md")),
         "level0": rows,
         "sunburst": sun_id,
         "umap": umap_id if has_map else None,
@@ -213,18 +218,30 @@ class RunIndex:
         return self._order[level][self._start[level][cluster] : self._start[level][cluster + 1]]
 
     def member_rows(
-        self, idx: np.ndarray, level: int, feat_tokens: dict[int, list[str]]
+        self,
+        idx: np.ndarray,
+        level: int,
+        feat_tokens: dict[int, list[str]],
+        page: str,
+        family_tokens: list[str] | None = None,
     ) -> list[Member]:
+        """Members at rows `idx`, linked to their feature cards from `page`."""
+        card = html_path(rel(page, "lookup.md"))
+        fam = set(family_tokens or [])
         out = []
         for i in idx:
+            f = int(self.feature[i])
             founder = None if self.created is None else bool(self.created[i, level])
+            own = feat_tokens[f]
             out.append(
                 Member(
-                    int(self.feature[i]),
-                    feat_tokens[int(self.feature[i])][:6],
+                    f,
+                    own[:6],
                     float(self.cos[i, level]),
                     founder,
                     None if founder is None or founder else float(self.match[i, level]),
+                    len(fam & set(own)) if family_tokens is not None else None,
+                    f"{card}#feature={f}",
                 )
             )
         return out
@@ -274,13 +291,19 @@ def cluster_context(
         kr.members, kr.grandchildren = [], []
         if kr.link is None and detailed < opts.max_children_detailed:  # deeper levels live here
             detailed += 1
-            kr.members = ix.member_rows(ix.members(lv + 1, k.cluster)[:10], lv + 1, feat_tokens)
+            kr.members = ix.member_rows(
+                ix.members(lv + 1, k.cluster)[:10], lv + 1, feat_tokens, path, k.tokens
+            )
             kr.grandchildren = [
                 _family(g, opts.tokens_shown, None)
                 for g in ix.children.get((lv + 1, k.cluster), [])[:20]
             ]
         kid_rows.append(kr)
-    sibs = [s for s in ix.children[(lv - 1, row.parent)] if s.cluster != cl]
+    sibs = [s for s in ix.children[(lv - 1, row.parent)] if s.cluster != cl] if lv > 0 else []
+    nearest = [
+        (_family(ix.rows[(lv, c)], opts.tokens_shown, link(path, paged.get(lv, {}).get(c))), cos)
+        for c, cos in zip(row.nearest, row.nearest_cos)
+    ]
     members = ix.members(lv, cl)
     return {
         "run_id": r.run_id,
@@ -298,6 +321,10 @@ def cluster_context(
             _family(s, opts.tokens_shown, link(path, paged.get(lv, {}).get(s.cluster)))
             for s in sibs[:20]
         ],
-        "members": ix.member_rows(members[: opts.members_shown], lv, feat_tokens),
+        "nearest": nearest,
+        "bottom": list(zip(row.bottom_tokens, row.bottom_scores)),
+        "members": ix.member_rows(
+            members[: opts.members_shown], lv, feat_tokens, path, row.tokens[:10]
+        ),
         "n_members": int(len(members)),
     }

@@ -101,11 +101,18 @@ def heading_words(tokens: list[str], n: int = 3) -> str:
 
 def members_block(members: list[Any]) -> str:
     """Member features as one preformatted block (one element for any number of rows keeps
-    big pages cheap to build and index): id, cosine to the family, ART match (or founder;
-    a dash for methods without ART diagnostics), own tokens."""
-    lines = [f"{'feature':>8}  {'cos':>5}  {'match':>7}  own top tokens"]
+    big pages cheap to build and index): id (linked to its card), cosine to the family,
+    ART match (or founder; a dash for methods without ART diagnostics), how many of its own
+    top tokens are the family's (0 marks an outlier), own tokens."""
+    lines = [f"{'feature':>8}  {'cos':>5}  {'match':>7}  {'shared':>6}  own top tokens"]
     for m in members:
         match = "–" if m.founder is None else "founder" if m.founder else f"{m.match:.2f}"
+        shared = "–" if m.shared is None else str(m.shared)
         toks = " ".join(_compact(t) for t in m.tokens)
-        lines.append(f"{m.feature:>8}  {m.cos:5.2f}  {match:>7}  {toks}")
+        fid = f"{m.feature:>8}"
+        if m.link:
+            fid = (
+                f'{" " * (8 - len(str(m.feature)))}<a href="{html.escape(m.link)}">{m.feature}</a>'
+            )
+        lines.append(f"{fid}  {m.cos:5.2f}  {match:>7}  {shared:>6}  {toks}")
     return '<pre class="saetax-members" data-search-exclude>' + "\n".join(lines) + "</pre>"

@@ -16,7 +16,7 @@ from generator.methods import RunResult
 from generator.sources.lens import LensHandle
 
 NAME = "interpret"
-VERSION = 4  # 4: per-family evidence (chance levels, token coherence, stability); exact silhouette
+VERSION = 5  # 5: bottom tokens and nearest families
 
 
 @dataclass(frozen=True, eq=False)
