@@ -352,3 +352,49 @@ def test_every_relative_link_in_the_built_site_resolves(rendered):
             if not (page.parent / href).resolve().exists():
                 broken.append((page.relative_to(rendered).as_posix(), href))
     assert broken == [], broken[:10]
+
+
+@pytest.mark.slow
+def test_every_link_and_asset_resolves_when_the_site_is_served_under_a_sub_path(rendered):
+    """GitHub Pages serves a project site under /<repo>/: every page's links, scripts and
+    stylesheets must resolve there too."""
+    import functools
+    import http.server
+    import threading
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    class SubPath(http.server.SimpleHTTPRequestHandler):
+        def translate_path(self, path):
+            if not path.startswith("/my-repo/"):
+                return str(rendered / "__outside_the_sub_path__")
+            return super().translate_path(path[len("/my-repo") :])
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(SubPath, directory=str(rendered))
+    )
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    root = f"http://127.0.0.1:{server.server_address[1]}/my-repo/"
+    seen, broken = set(), []
+    try:
+        for page in sorted(rendered.rglob("*.html")):
+            url = root + page.relative_to(rendered).as_posix()
+            for ref in re.findall(r'(?:href|src)="([^"#]+)', page.read_text()):
+                if re.match(r"^[a-z]+:", ref):
+                    continue
+                target = urllib.parse.urljoin(url, ref).split("?")[0]
+                if target in seen:
+                    continue
+                seen.add(target)
+                try:
+                    urllib.request.urlopen(urllib.request.Request(target, method="HEAD")).close()
+                except urllib.error.HTTPError as e:
+                    broken.append((page.name, ref, e.code))
+    finally:
+        server.shutdown()
+    assert broken == [], broken[:10]
+    assert len(seen) > 50
