@@ -1,4 +1,4 @@
-"""The artifact format (schema_version 2): the only boundary between compute and rendering.
+"""The artifact format (schema_version 3): the only boundary between compute and rendering.
 
     OUT/artifacts/
       manifest.json                      provenance, resolved config, stage seconds, run ids
@@ -7,11 +7,15 @@
                                          its headline numbers per level
       runs/<run_id>/assignments.parquet  feature → cluster per level (+ ART diagnostics)
       runs/<run_id>/clusters.parquet     one row per cluster per level
+      evolution/<name>/evolution.json    a taxonomy followed across snapshots: counts
+      evolution/<name>/features.parquet  every snapshot's features: category, resonated, match
+      evolution/<name>/categories.parquet  every category: members, drift, tokens per snapshot
 
-`docs/artifacts.md` documents every file and column. The JSON files are typed here
-(`Manifest`, `RunMeta`, `LevelMetrics`), column names are defined here once, and readers
-hand out these types, so the site never reads a string key of its own. Writing is atomic
-(`generator.atomic`). This module imports no torch: the renderer uses it.
+`docs/artifacts.md` documents every file and column. The JSON files are typed
+(`generator.records`: `Manifest`, `RunMeta`, `LevelMetrics`, `EvolutionMeta`), column
+names are defined here once, and readers hand out these types, so the site never reads a
+string key of its own. Writing is atomic (`generator.atomic`). This module imports no
+torch: the renderer uses it.
 """
 
 from __future__ import annotations
@@ -19,26 +23,40 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import types
-import typing
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from generator.atomic import previous, replacing
+from generator.records import (  # noqa: F401  (the format's records, read through here)
+    CLUSTER_COLUMNS,
+    SCHEMA_VERSION,
+    Agreement,
+    ArtifactError,
+    ClusterRow,
+    DecoderStructure,
+    EvolutionMeta,
+    GeneratorInfo,
+    LensIdentity,
+    LevelMetrics,
+    Manifest,
+    NnSummary,
+    PcaInfo,
+    Recommendation,
+    RunMeta,
+    SaeIdentity,
+    SelectionInfo,
+    SnapshotCounts,
+    SnapshotInfo,
+    from_json,
+    to_json,
+)
 
 log = logging.getLogger(__name__)
-
-SCHEMA_VERSION = 2
-
-
-class ArtifactError(ValueError):
-    """Artifacts that are missing, from another schema version, or inconsistent."""
-
 
 # ---------------------------------------------------------------------------------------
 # column names (the only place they are spelt)
@@ -70,232 +88,6 @@ class Col:
     @staticmethod
     def created(k: int) -> str:
         return f"created_{k}"
-
-
-# ---------------------------------------------------------------------------------------
-# typed JSON
-
-
-@dataclass(frozen=True)
-class SaeIdentity:
-    """Where a decoder came from, recorded in the manifest and shown on the site."""
-
-    kind: Literal["hub", "local", "file"]
-    location: str
-    """Hub repo id, or the absolute path of the folder or file."""
-    hookpoint: str | None
-    revision: str | None
-    """For the hub: the resolved commit; otherwise None."""
-    d_in: int
-    num_latents: int
-    stored_dtype: str
-    cfg: dict[str, Any] = field(default_factory=dict)
-    """The SAE's own cfg.json (parsed by sparsify's config class), when there is one."""
-
-    @property
-    def label(self) -> str:
-        hp = f" @ {self.hookpoint}" if self.hookpoint else ""
-        return f"{self.location}{hp}"
-
-
-@dataclass(frozen=True)
-class LensIdentity:
-    """What the lens is, for the manifest and the site."""
-
-    model: str
-    kind: Literal["causal_lm", "encoder"]
-    revision: str | None
-    model_class: str
-    d_model: int
-    unembed_rows: int
-    n_tokens: int
-    final_norm: str
-    """`layernorm`, `rmsnorm` or `none`."""
-
-
-@dataclass(frozen=True)
-class NnSummary:
-    """Quantiles and histogram of nearest-neighbour cosines."""
-
-    p10: float
-    median: float
-    p90: float
-    histogram: list[int]
-
-
-@dataclass(frozen=True)
-class DecoderStructure:
-    """Nearest-neighbour cosines of decoder rows beside random unit vectors of that shape."""
-
-    shape: list[int]
-    sample: int
-    bins: list[float]
-    decoder: NnSummary
-    random: NnSummary
-    norms: dict[str, float]
-
-
-@dataclass(frozen=True)
-class SelectionInfo:
-    n_features: int
-    n_junk: int
-    n_selected: int
-
-
-@dataclass(frozen=True)
-class PcaInfo:
-    landscape: dict[str, int | None]
-    """Dimensions needed for 50/80/90/95/99 % of the variance (None: never)."""
-    explained_variance_ratio: list[float]
-
-
-@dataclass(frozen=True)
-class Recommendation:
-    run: str
-    score: float
-    why: str
-    best_art: str | None = None  # the best ART run (the recommendation itself when it is ART)
-    method: str = "art"  # the recommended run's method
-
-
-@dataclass(frozen=True)
-class GeneratorInfo:
-    name: str
-    version: str
-    packages: dict[str, str]
-
-
-@dataclass(frozen=True)
-class Manifest:
-    """manifest.json: what was analysed, how, and which runs there are."""
-
-    generator: GeneratorInfo
-    config: dict[str, Any]  # the resolved config, key for key as site_config.yml spells it
-    sae: SaeIdentity
-    sae_source: str  # the SAE as the config names it (a hub id, or the path as written)
-    lens: LensIdentity
-    selection: SelectionInfo
-    pca: PcaInfo
-    decoder_structure: DecoderStructure
-    stage_seconds: dict[str, float]
-    recommended: Recommendation | None
-    schema_version: int = SCHEMA_VERSION
-    runs: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class LevelMetrics:
-    """One level's headline numbers. Cohesion, distinctiveness and token coherence are
-    means over the families of 2+ features; each `…_chance` is what random sets of the
-    same sizes give; the three ARIs compare refits (see generator/stability.py)."""
-
-    clusters: int
-    singletons: int  # features alone in their family
-    singleton_share: float  # … as a share of the features
-    largest_share: float
-    gini: float
-    cohesion: float | None
-    cohesion_chance: float | None
-    distinctiveness: float | None
-    token_coherence: float | None
-    token_coherence_chance: float | None
-    catch_all: int  # families flagged as catch-alls
-    catch_all_share: float  # … and the share of the features they hold
-    silhouette: float | None
-    mean_match: float | None  # ART only
-    mean_margin: float | None  # ART only
-    order_ari: float | None
-    seed_ari: float | None
-    subsample_ari: float | None
-
-
-@dataclass(frozen=True)
-class RunMeta:
-    """run.json: which method ran with which parameters, and how it went per level."""
-
-    run_id: str
-    method: str
-    params: dict[str, Any]
-    label: str  # the method's own name for what ran, e.g. "cosine ART, nested hierarchy"
-    level_param: str | None  # what sets each level's granularity ("vigilance ρ", "K")
-    level_values: list[Any]
-    pca_dims: int | None
-    explained_variance: float
-    seed: int
-    stability: dict[str, Any]  # refits made: orders, seeds, subsamples, fraction
-    n_levels: int
-    clusters_per_level: list[int]
-    fit_seconds: float
-    metrics: list[LevelMetrics]
-    matched_to: str | None = None  # a baseline run at another run's clusters per level
-
-
-@dataclass(frozen=True)
-class ClusterRow:
-    """One row of clusters.parquet."""
-
-    cluster: int
-    level: int
-    parent: int
-    size: int
-    n_children: int
-    tokens: list[str]
-    token_ids: list[int]
-    token_scores: list[float]
-    bottom_tokens: list[str]  # the differential direction's most negative logits
-    bottom_token_ids: list[int]
-    bottom_scores: list[float]
-    nearest: list[int]  # the same level's families nearest by centre cosine
-    nearest_cos: list[float]
-    cohesion: float
-    distinctiveness: float
-    global_overlap: float
-    mean_match: float  # NaN when no member joined (or not ART)
-    mean_margin: float
-    stability: float  # mean best-match Jaccard across subsample refits (NaN: not measured)
-    cohesion_chance: float  # cohesion of random sets of this size
-    token_coherence: float  # mean share of its tokens among a member's own top tokens
-    token_coherence_chance: float  # … for a random feature
-    catch_all: bool  # large and barely more cohesive than chance
-
-
-CLUSTER_COLUMNS = tuple(f.name for f in dataclasses.fields(ClusterRow))
-
-
-def to_json(obj: Any) -> dict[str, Any]:
-    return asdict(obj)
-
-
-def from_json(cls: type, data: dict[str, Any]) -> Any:
-    """A typed record from JSON data; unknown keys are logged and ignored (a newer writer),
-    missing ones without a default are an ArtifactError."""
-    hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - names)
-    if unknown:
-        log.info("%s: ignoring unknown keys %s", cls.__name__, unknown)
-    kwargs = {}
-    for f in dataclasses.fields(cls):
-        if f.name in data:
-            kwargs[f.name] = _convert(hints[f.name], data[f.name])
-        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-            raise ArtifactError(f"{cls.__name__}: the key {f.name!r} is missing")
-    return cls(**kwargs)
-
-
-def _convert(tp: Any, value: Any) -> Any:
-    if value is None:
-        return None
-    if dataclasses.is_dataclass(tp):
-        return from_json(tp, value)
-    origin = typing.get_origin(tp)
-    if origin in (typing.Union, types.UnionType):
-        inner = [a for a in typing.get_args(tp) if a is not type(None)]
-        return _convert(inner[0], value) if len(inner) == 1 else value
-    if origin is list:
-        (arg,) = typing.get_args(tp)
-        return [_convert(arg, v) for v in value]
-    return value
 
 
 # ---------------------------------------------------------------------------------------
@@ -348,10 +140,24 @@ def _plain(v: Any) -> Any:
 
 
 @dataclass
+class EvolutionArtifacts:
+    """One evolution: its description, every snapshot's features, every category."""
+
+    meta: EvolutionMeta
+    features: pd.DataFrame
+    categories: pd.DataFrame
+
+    @property
+    def name(self) -> str:
+        return self.meta.name
+
+
+@dataclass
 class ArtifactSet:
     manifest: Manifest
     features: pd.DataFrame
     runs: list[RunArtifacts] = field(default_factory=list)
+    evolutions: list[EvolutionArtifacts] = field(default_factory=list)
 
 
 def _dumps(obj: Any) -> str:
@@ -362,7 +168,10 @@ def write(out_dir: Path, arts: ArtifactSet) -> Path:
     """Write the set to OUT/artifacts atomically; returns that folder."""
     final = Path(out_dir) / "artifacts"
     manifest = dataclasses.replace(
-        arts.manifest, schema_version=SCHEMA_VERSION, runs=[r.run_id for r in arts.runs]
+        arts.manifest,
+        schema_version=SCHEMA_VERSION,
+        runs=[r.run_id for r in arts.runs],
+        evolutions=[e.name for e in arts.evolutions],
     )
     with replacing(final) as tmp:
         (tmp / "manifest.json").write_text(_dumps(to_json(manifest)))
@@ -373,6 +182,12 @@ def write(out_dir: Path, arts: ArtifactSet) -> Path:
             (d / "run.json").write_text(_dumps(to_json(r.meta)))
             r.assignments.to_parquet(d / "assignments.parquet", index=False)
             r.clusters.to_parquet(d / "clusters.parquet", index=False)
+        for e in arts.evolutions:
+            d = tmp / "evolution" / e.name
+            d.mkdir(parents=True)
+            (d / "evolution.json").write_text(_dumps(to_json(e.meta)))
+            e.features.to_parquet(d / "features.parquet", index=False)
+            e.categories.to_parquet(d / "categories.parquet", index=False)
     return final
 
 
@@ -412,6 +227,22 @@ class Artifacts:
 
     def runs(self) -> list[RunArtifacts]:
         return [self.run(r) for r in self.run_ids]
+
+    def evolution(self, name: str) -> EvolutionArtifacts:
+        if name not in self.manifest.evolutions:
+            raise ArtifactError(
+                f"evolution {name!r} is not in {self.root}; evolutions: "
+                f"{', '.join(self.manifest.evolutions) or 'none'}."
+            )
+        d = self.root / "evolution" / name
+        return EvolutionArtifacts(
+            from_json(EvolutionMeta, json.loads((d / "evolution.json").read_text())),
+            pd.read_parquet(d / "features.parquet"),
+            pd.read_parquet(d / "categories.parquet"),
+        )
+
+    def evolutions(self) -> list[EvolutionArtifacts]:
+        return [self.evolution(n) for n in self.manifest.evolutions]
 
 
 def load(path: str | Path) -> Artifacts:

@@ -140,6 +140,7 @@ def manifest(
         decoder_structure=structure,
         stage_seconds=dict(sorted(seconds.items())),
         recommended=recommend(runs),
+        sae_hash=dec.content_hash,
     )
 
 

@@ -301,6 +301,40 @@ class SiteConfig(Section):
     page) and the site's size."""
 
 
+class SnapshotConfig(Section):
+    """One snapshot of an evolution: an SAE, as `sae` names one, and its label."""
+
+    label: str
+    """How pages name it, e.g. `step 515`, `final`, `layer 3`."""
+    sae: SaeConfig
+
+
+class EvolutionConfig(Section):
+    """A taxonomy followed across SAE snapshots (training checkpoints, layers): fitted on
+    the first, then every later snapshot's features are presented to the same hierarchy
+    with `partial_fit`; they join families (resonant) or found new ones, and families no
+    later feature joins are dormant."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_-]+$")
+    """Its name in URLs and artifacts (letters, digits, `-`, `_`)."""
+    snapshots: list[SnapshotConfig] = Field(min_length=2)
+    """The snapshots, in order; all must have the lens's width."""
+    run: str | None = None
+    """The sweep run whose method, parameters and PCA setting the evolution uses; `null`
+    means the best ART run (an ART run is needed: only ART learns incrementally)."""
+    match_cos: float = Field(0.7, gt=0.0, le=1.0)
+    """Two features of consecutive snapshots are the same feature when they are each
+    other's nearest by decoder cosine and their cosine reaches this."""
+
+    @field_validator("snapshots")
+    @classmethod
+    def _distinct_labels(cls, snapshots: list[SnapshotConfig]) -> list[SnapshotConfig]:
+        labels = [s.label for s in snapshots]
+        if len(set(labels)) != len(labels):
+            raise ValueError(f"snapshot labels must differ; got {labels}")
+        return snapshots
+
+
 class Config(Section):
     """The whole `site_config.yml`."""
 
@@ -317,6 +351,16 @@ class Config(Section):
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     umap: UmapConfig = Field(default_factory=UmapConfig)
     site: SiteConfig = Field(default_factory=SiteConfig)
+    evolution: list[EvolutionConfig] = Field(default_factory=list)
+    """Taxonomies followed across snapshots (see below); none by default."""
+
+    @field_validator("evolution")
+    @classmethod
+    def _distinct_names(cls, evolutions: list[EvolutionConfig]) -> list[EvolutionConfig]:
+        names = [e.name for e in evolutions]
+        if len(set(names)) != len(names):
+            raise ValueError(f"evolution names must differ; got {names}")
+        return evolutions
 
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
     """Folder of the config file; relative paths resolve against it (not a YAML key)."""

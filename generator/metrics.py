@@ -224,18 +224,23 @@ def level_summary(t: Any, sil: float | None, stab: Any, k: int, diag: Any) -> Le
     )
 
 
-def top_cosines(A: np.ndarray, k: int, chunk: int = 2048) -> tuple[np.ndarray, np.ndarray]:
-    """For every row of A, its k most similar other rows by cosine: (ids, cosines), both
-    (n, k), most similar first (ties to the lower id). Chunked: memory is chunk × n."""
+def top_cosines(
+    A: np.ndarray, k: int, chunk: int = 2048, other: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """For every row of A, its k most similar rows of `other` (default: the other rows of
+    A) by cosine: (ids, cosines), both (n, k), most similar first (ties to the lower id).
+    Chunked: memory is chunk × len(other)."""
     U = unit(A).astype(np.float32)
-    n = len(U)
-    k = min(k, n - 1)
+    V = U if other is None else unit(other).astype(np.float32)
+    n, m = len(U), len(V)
+    k = min(k, m - 1 if other is None else m)
     ids = np.empty((n, k), np.int64)
     cos = np.empty((n, k), np.float32)
     for s in range(0, n, chunk):
-        S = U[s : s + chunk] @ U.T  # (chunk, n)
-        S[np.arange(len(S)), np.arange(s, s + len(S))] = -np.inf  # not its own neighbour
-        part = np.argpartition(-S, k - 1, axis=1)[:, :k] if k < n else np.argsort(-S, axis=1)
+        S = U[s : s + chunk] @ V.T  # (chunk, m)
+        if other is None:  # not its own neighbour
+            S[np.arange(len(S)), np.arange(s, s + len(S))] = -np.inf
+        part = np.argpartition(-S, k - 1, axis=1)[:, :k] if k < m else np.argsort(-S, axis=1)
         vals = np.take_along_axis(S, part, axis=1)
         order = np.lexsort((part, -vals), axis=1)
         ids[s : s + chunk] = np.take_along_axis(part, order, axis=1)

@@ -10,6 +10,7 @@ interpretation, nothing else, and a killed analysis resumes from what finished.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -17,8 +18,9 @@ import numpy as np
 from generator import assemble
 from generator.artifacts import ArtifactSet, write
 from generator.cache import Cache, Entry, text_hash
-from generator.config import Config, check_against_data
+from generator.config import Config, SaeConfig, check_against_data
 from generator.errors import resolve_device
+from generator.follow import chosen_run, follow
 from generator.sources.lens import LensHandle
 from generator.sources.sae import SaeDecoder
 from generator.stages import (
@@ -99,14 +101,22 @@ def analyze(cfg: Config, out_dir: Path) -> Path:
     manifest = assemble.manifest(
         cfg, dec, lens_e.value, sel_e.value, pca_e.value, structure, seconds, out
     )
-    return write(out_dir, ArtifactSet(manifest, features, out))
+    specs = {s.run_id: s for s, _ in fitted}
+    best_art = manifest.recommended.best_art if manifest.recommended else None
+    evolutions = [
+        follow(cache, cfg, ev, chosen_run(ev, specs, best_art), handle, device, timed)
+        for ev in cfg.evolution
+    ]
+    manifest = dataclasses.replace(manifest, stage_seconds=dict(sorted(seconds.items())))
+    return write(out_dir, ArtifactSet(manifest, features, out, evolutions))
 
 
-def load_decoder(cfg: Config) -> SaeDecoder:
-    """The SAE's decoder as the config names it."""
+def load_decoder(cfg: Config, sae: SaeConfig | None = None) -> SaeDecoder:
+    """The SAE's decoder as the config names it (`sae`: another SAE section, paths relative
+    to the same config file)."""
     from generator.sources.sae import load_sae
 
-    s = cfg.sae
+    s = sae or cfg.sae
     return load_sae(
         repo=s.repo,
         path=None if s.path is None else cfg.resolve_path(s.path),

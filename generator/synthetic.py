@@ -62,3 +62,73 @@ def make_planted_hierarchy(
         if lv > 0:
             idx = idx // branching[lv]
     return PlantedHierarchy(X.astype(np.float32), labels, [c.astype(np.float32) for c in centres])
+
+
+@dataclass
+class PlantedEvolution:
+    """Snapshots of a decoder whose families persist, drift, split, die and appear."""
+
+    snapshots: list[np.ndarray]  # (n_i, d) unit rows
+    family: list[np.ndarray]  # per snapshot: the true family of each row
+    resonant: list[np.ndarray]  # per snapshot: the row belongs to a family seen before it
+    dies: int  # the family with no row after the first snapshot
+    persists: list[np.ndarray]  # per later snapshot: the row is a copy of a previous row
+
+
+def make_planted_evolution(
+    n_families: int = 10, per_family: int = 12, d: int = 64, noise: float = 0.02, seed: int = 0
+) -> PlantedEvolution:
+    """Two snapshots. Snapshot 1: `n_families` families of unit rows around random centres
+    (cosine ~0.9 to the centre). Snapshot 2: every row of families 0 … n−4 again, slightly
+    perturbed (the same features, still there); family n−3's centre drifts by ~10°; family
+    n−2 splits: half its rows stay, half move to a fresh direction (a new family); family
+    n−1 dies; two new families appear."""
+    rng = np.random.default_rng(seed)
+
+    def around(c: np.ndarray, k: int) -> np.ndarray:
+        return _jitter(c[None], k, 0.9, rng)
+
+    root = rng.standard_normal((1, d))
+    centres = _jitter(root / np.linalg.norm(root), n_families, 0.05, rng)  # near-orthogonal
+    first = np.vstack([around(c, per_family) for c in centres])
+    fam1 = np.repeat(np.arange(n_families), per_family)
+
+    def perturb(X: np.ndarray) -> np.ndarray:
+        Y = X + noise * rng.standard_normal(X.shape)
+        return Y / np.linalg.norm(Y, axis=1, keepdims=True)
+
+    keep = fam1 < n_families - 3
+    drift_fam, split_fam, dead_fam = n_families - 3, n_families - 2, n_families - 1
+    drifted_centre = _jitter(centres[drift_fam][None], 1, 0.985, rng)[0]
+    drifted = around(drifted_centre, per_family)
+    split_rows = first[fam1 == split_fam]
+    half = per_family // 2
+    fresh = rng.standard_normal((3, d))
+    fresh /= np.linalg.norm(fresh, axis=1, keepdims=True)
+    moved = around(fresh[0], per_family - half)
+    new_a, new_b = around(fresh[1], per_family), around(fresh[2], per_family)
+    second = np.vstack(
+        [perturb(first[keep]), drifted, perturb(split_rows[:half]), moved, new_a, new_b]
+    )
+    fam2 = np.concatenate(
+        [
+            fam1[keep],
+            np.full(per_family, drift_fam),
+            np.full(half, split_fam),
+            np.full(per_family - half, n_families),
+            np.full(per_family, n_families + 1),
+            np.full(per_family, n_families + 2),
+        ]
+    )
+    resonant2 = fam2 < n_families
+    copies = np.concatenate(
+        [np.ones(keep.sum() , bool), np.zeros(per_family, bool), np.ones(half, bool),
+         np.zeros(per_family - half + 2 * per_family, bool)]
+    )  # fmt: skip
+    return PlantedEvolution(
+        [first.astype(np.float32), second.astype(np.float32)],
+        [fam1, fam2],
+        [np.zeros(len(first), bool), resonant2],
+        dead_fam,
+        [copies],
+    )

@@ -34,7 +34,7 @@ def test_defaults_fill_every_section():
     [
         (
             with_(swep={}),
-            r"^cfg: swep: unknown key 'swep'; did you mean 'sweep'\? Accepted keys here: device, interpret",
+            r"^cfg: swep: unknown key 'swep'; did you mean 'sweep'\? Accepted keys here: device, evolution, interpret",
         ),
         (
             with_(sweep={"rho_set": [[0.2]]}),

@@ -67,3 +67,26 @@ def test_default_config_builds_the_bundled_demo():
     assert [m.name for m in cfg.sweep.methods] == ["art", "agglomerative", "kmeans"]
     assert cfg.sweep.rho_sets == ["auto"] and len(cfg.pca.dims) >= 2
     assert all(s.params["members"] > 1 for s in grid(cfg))  # the consensus, order-free
+
+
+def test_the_evolution_configs_name_their_snapshots():
+    demo = load_config(ROOT / "site_config.yml")
+    assert [e.name for e in demo.evolution] == ["layer1-training", "layer1-to-layer3"]
+    assert [s.label for s in demo.evolution[0].snapshots] == ["step 515", "step 1032", "final"]
+    for e in demo.evolution:
+        for s in e.snapshots:  # every bundled snapshot exists
+            assert demo.resolve_path(s.sae.path).exists(), s.sae.path
+    pythia = load_config(ROOT / "configs" / "pythia-70m-evolution.yml")
+    assert [len(e.snapshots) for e in pythia.evolution] == [3, 3]
+
+
+def test_an_evolution_needs_two_distinct_snapshots():
+    base = {"sae": {"repo": "a/b", "hookpoint": "layers.3"}, "lens": {"model": "m"}}
+    one = {"name": "x", "snapshots": [{"label": "a", "sae": {"path": "p"}}]}
+    with pytest.raises(
+        ConfigError, match=r"evolution\[0\]\.snapshots: List should have at least 2 items"
+    ):
+        parse_config({**base, "evolution": [one]})
+    same = {"name": "x", "snapshots": [{"label": "a", "sae": {"path": "p"}}] * 2}
+    with pytest.raises(ConfigError, match=r"snapshot labels must differ; got \['a', 'a'\]"):
+        parse_config({**base, "evolution": [same]})

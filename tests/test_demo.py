@@ -42,6 +42,9 @@ def test_reduced_default_config_builds_a_readable_site(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     cfg = yaml.safe_load((ROOT / "site_config.yml").read_text())
     cfg["sae"]["path"] = str(ROOT / cfg["sae"]["path"])
+    for ev in cfg.get("evolution", []):  # the bundled snapshots, wherever the config is
+        for snap in ev["snapshots"]:
+            snap["sae"]["path"] = str(ROOT / snap["sae"]["path"])
     cfg["selection"] = {**cfg.get("selection", {}), "max_features": 800}
     cfg["pca"] = {"dims": [None, 64]}
     cfg["umap"] = {"enabled": False}
@@ -65,5 +68,10 @@ def test_reduced_default_config_builds_a_readable_site(tmp_path, monkeypatch):
     assert len(words) > 0.5 * sum(
         len(t) for t in level0["tokens"]
     )  # mostly real words, not byte junk
+    assert arts.manifest.evolutions == ["layer1-training", "layer1-to-layer3"]
+    training = arts.evolution("layer1-training").meta
+    assert [s.label for s in training.snapshots] == ["step 515", "step 1032", "final"]
+    assert training.counts[1][0].resonant > 0.8 * training.counts[1][0].features
+    assert (site / "evolution" / "layer1-training" / "index.html").is_file()
     pages = list((site / "runs").rglob("L0/c*.html"))
     assert pages and "Differential tokens" in pages[0].read_text()

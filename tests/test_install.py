@@ -42,6 +42,9 @@ def test_a_wheel_in_a_fresh_venv_builds_the_demo_site_from_another_folder(tmp_pa
 
     cfg = yaml.safe_load((ROOT / "site_config.yml").read_text())
     cfg["sae"]["path"] = str(ROOT / cfg["sae"]["path"])
+    for ev in cfg.get("evolution", []):  # the bundled snapshots, wherever the config is
+        for snap in ev["snapshots"]:
+            snap["sae"]["path"] = str(ROOT / snap["sae"]["path"])
     cfg["selection"] = {**cfg.get("selection", {}), "max_features": 400}
     cfg["pca"] = {"dims": [None]}
     cfg["sweep"]["stability"] = False  # this test is about packaging, not about numbers

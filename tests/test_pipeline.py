@@ -19,7 +19,7 @@ def test_every_artifact_is_written_and_reads_back(analyzed, planted):
     out, cfg = analyzed
     a = artifacts.load(out)
     m = a.manifest
-    assert m.schema_version == 2 and len(a.run_ids) == 2 * 2 * 1 * 2
+    assert m.schema_version == 3 and len(a.run_ids) == 2 * 2 * 1 * 2
     assert m.sae.hookpoint == "layers.0" and m.sae.num_latents == len(planted.W_dec)
     assert m.lens.n_tokens < m.lens.unembed_rows
     assert m.config["sweep"]["rho_sets"] == [[0.2, 0.5], [0.3, 0.6, 0.8]]

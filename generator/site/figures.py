@@ -314,3 +314,69 @@ def sweep_clusters(runs: list[RunSummary]) -> dict[str, Any]:
         legend={"orientation": "h", "y": -0.1},
     )
     return _fig(fig)
+
+
+def sankey(e: Any, labels: list[str], pages: dict[int, str], top: int = 20) -> dict[str, Any]:
+    """Family flows between consecutive snapshots: how many persisting features (decoder
+    matches) go from each family to each family, one Sankey per level behind a level
+    switch. Flows touching the `top` largest families of the last snapshot are drawn; a
+    flow's other end, when it is not one of them, is pooled as "other"."""
+    import plotly.graph_objects as go
+
+    L = int(e.categories["level"].max()) + 1
+    fig = go.Figure([_sankey_level(e, k, labels, top, visible=k == 0) for k in range(L)])
+    buttons = [
+        {
+            "label": f"level {k}",
+            "method": "restyle",
+            "args": [{"visible": [j == k for j in range(L)]}],
+        }
+        for k in range(L)
+    ]
+    fig.update_layout(
+        height=620,
+        margin={"l": 10, "r": 10, "t": 50, "b": 10},
+        updatemenus=[
+            {
+                "type": "buttons",
+                "direction": "right",
+                "x": 0,
+                "y": 1.1,
+                "xanchor": "left",
+                "buttons": buttons,
+            }
+        ],
+    )
+    return _fig(fig, {"kind": "sankey", "pages": {str(c): p for c, p in pages.items()}})
+
+
+def _sankey_level(e: Any, k: int, labels: list[str], top: int, visible: bool) -> Any:
+    import plotly.graph_objects as go
+
+    from generator.site.evolution_pages import flows
+
+    cats = e.categories[e.categories["level"] == k]
+    words = {
+        int(r.category): [" ".join(token_plain(t) for t in list(ts)[:2]) for ts in r.tokens]
+        for r in cats.itertuples()
+    }
+    fl = flows(e, k, top)
+    nodes: dict[tuple[int, int], int] = {}
+    for s, c in [(int(r.s) - 1, int(r.a)) for r in fl.itertuples()] + [
+        (int(r.s), int(r.b)) for r in fl.itertuples()
+    ]:
+        nodes.setdefault((s, c), len(nodes))
+    names = [
+        f"{labels[s]} · " + ("other: smaller families" if c < 0 else f"c{c}: {words[c][s]}")
+        for (s, c) in nodes
+    ]
+    return go.Sankey(
+        visible=visible,
+        arrangement="snap",
+        node={"label": names, "pad": 8, "thickness": 12},
+        link={
+            "source": [nodes[(int(r.s) - 1, int(r.a))] for r in fl.itertuples()],
+            "target": [nodes[(int(r.s), int(r.b))] for r in fl.itertuples()],
+            "value": fl["n"].astype(int).tolist(),
+        },
+    )

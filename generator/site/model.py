@@ -16,6 +16,7 @@ import pandas as pd
 
 from generator.artifacts import Artifacts, Col, Manifest, Recommendation, RunArtifacts
 from generator.site import figures
+from generator.site.evolution_pages import card_data, ends_with, evolution_pages
 from generator.site.page import Page, SiteOptions, html_path, run_dir
 from generator.site.run_pages import (
     RunSummary,
@@ -75,13 +76,21 @@ def build_model(arts: Artifacts, options: SiteOptions | None = None) -> SiteMode
         2, Page("lookup.md", "lookup.md.j2", "Feature cards", {"n_features": len(features)})
     )
     pages.insert(3, method_page(arts.manifest))
-    data = {"features": lookup_data(features, runs, page_index)}
+    evolution_nav, cards = [], []
+    for e in arts.evolutions():
+        ev_pages, ev_paged = evolution_pages(e, opts, figs)
+        pages.extend(ev_pages)
+        evolution_nav.append({e.name: ev_pages[0].path})
+        if ends_with(e, arts.manifest.sae_hash):
+            cards.append(card_data(e, ev_paged))
+    data = {"features": {**lookup_data(features, runs, page_index), "evolutions": cards}}
     if features["umap_x"].notna().any():
         data["umap"] = figures.umap_base(features)
     nav = [
         {"Home": "index.md"},
         {"Sweep": "sweep.md"},
         {"Runs": [{s.run_id: f"{run_dir(s.run_id)}/index.md"} for s in summaries]},
+        *([{"Evolution": evolution_nav}] if evolution_nav else []),
         {"Feature cards": "lookup.md"},
         {"Method": "method.md"},
         {"Reading guide": "reading.md"},

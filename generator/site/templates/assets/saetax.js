@@ -73,6 +73,12 @@
           pick.textContent = p.id + " has no page of its own (small family); see its parent.";
         }
       });
+    } else if (meta.kind === "sankey") {
+      el.on("plotly_click", function (ev) {
+        var p = ev.points && ev.points[0];
+        var m = p && p.label && /c(\d+):/.exec(p.label);
+        if (m && p.curveNumber === 0 && meta.pages[m[1]]) go(meta.pages[m[1]]);
+      });
     } else if (meta.kind === "runs") {
       el.on("plotly_click", function (ev) {
         var p = ev.points && ev.points[0];
@@ -288,6 +294,19 @@
       table.appendChild(tr);
     });
     out.appendChild(table);
+    (D.evolutions || []).forEach(function (ev) {
+      if (!ev._index) {
+        ev._index = {};
+        ev.feature.forEach(function (id, i) { ev._index[id] = i; });
+      }
+      var i = ev._index[f];
+      if (i === undefined) return;
+      var c = ev.family[i], p = el("p", "Evolution " + ev.name + ": its level-0 family ");
+      var page = ev.pages[String(c)];
+      p.appendChild(link("c" + c, base + (page || ev.overview)));
+      p.appendChild(document.createTextNode(" exists since " + ev.since[String(c)] + "."));
+      out.appendChild(p);
+    });
   }
 
   function tokenSearch(D, query, out) {
