@@ -213,12 +213,15 @@ class Artifacts:
     def features(self) -> pd.DataFrame:
         return pd.read_parquet(self.root / "features.parquet")
 
-    def run(self, run_id: str) -> RunArtifacts:
-        if run_id not in self.run_ids:
+    def _folder(self, kind: str, sub: str, name: str, have: list[str]) -> Path:
+        if name not in have:
             raise ArtifactError(
-                f"run {run_id!r} is not in {self.root}; runs: {', '.join(self.run_ids)}."
+                f"{kind} {name!r} is not in {self.root}; {kind}s: {', '.join(have) or 'none'}."
             )
-        d = self.root / "runs" / run_id
+        return self.root / sub / name
+
+    def run(self, run_id: str) -> RunArtifacts:
+        d = self._folder("run", "runs", run_id, self.run_ids)
         return RunArtifacts(
             from_json(RunMeta, json.loads((d / "run.json").read_text())),
             pd.read_parquet(d / "assignments.parquet"),
@@ -229,12 +232,7 @@ class Artifacts:
         return [self.run(r) for r in self.run_ids]
 
     def evolution(self, name: str) -> EvolutionArtifacts:
-        if name not in self.manifest.evolutions:
-            raise ArtifactError(
-                f"evolution {name!r} is not in {self.root}; evolutions: "
-                f"{', '.join(self.manifest.evolutions) or 'none'}."
-            )
-        d = self.root / "evolution" / name
+        d = self._folder("evolution", "evolution", name, self.manifest.evolutions)
         return EvolutionArtifacts(
             from_json(EvolutionMeta, json.loads((d / "evolution.json").read_text())),
             pd.read_parquet(d / "features.parquet"),

@@ -301,6 +301,11 @@ class SiteConfig(Section):
     page) and the site's size."""
 
 
+def _distinct(values: list[str], what: str) -> None:
+    if len(set(values)) != len(values):
+        raise ValueError(f"{what} must differ; got {values}")
+
+
 class SnapshotConfig(Section):
     """One snapshot of an evolution: an SAE, as `sae` names one, and its label."""
 
@@ -329,9 +334,7 @@ class EvolutionConfig(Section):
     @field_validator("snapshots")
     @classmethod
     def _distinct_labels(cls, snapshots: list[SnapshotConfig]) -> list[SnapshotConfig]:
-        labels = [s.label for s in snapshots]
-        if len(set(labels)) != len(labels):
-            raise ValueError(f"snapshot labels must differ; got {labels}")
+        _distinct([s.label for s in snapshots], "snapshot labels")
         return snapshots
 
 
@@ -357,9 +360,7 @@ class Config(Section):
     @field_validator("evolution")
     @classmethod
     def _distinct_names(cls, evolutions: list[EvolutionConfig]) -> list[EvolutionConfig]:
-        names = [e.name for e in evolutions]
-        if len(set(names)) != len(names):
-            raise ValueError(f"evolution names must differ; got {names}")
+        _distinct([e.name for e in evolutions], "evolution names")
         return evolutions
 
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
