@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 import numpy as np
 import pytest
@@ -122,6 +123,12 @@ def test_the_evolution_pages_answer_what_lived_and_what_died(tmp_path, tiny_lm, 
         assert words in page, words
     assert list((site / "evolution" / "planted" / "L0").glob("c*.html"))
     assert (site / "assets" / "figs" / "sankey-planted.js").is_file()
+    # the site's SAE is the last snapshot: its family pages say where their members evolved
+    family = next((site / "runs").rglob("L0/c*.html"))
+    html = family.read_text()
+    assert "In evolution" in html and ("since one" in html or "since two" in html)
+    for href in re.findall(r'href="([^"#]+evolution/planted/[^"#]+)"', html):
+        assert (family.parent / href).resolve().is_file(), href
 
 
 def test_evolution_and_matching_entries_load_save_and_load_again(

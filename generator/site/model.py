@@ -62,20 +62,6 @@ def build_model(arts: Artifacts, options: SiteOptions | None = None) -> SiteMode
     runs = arts.runs()
     pages: list[Page] = []
     figs: dict[str, dict[str, Any]] = {}
-    summaries = []
-    page_index: dict[str, dict[int, dict[int, str]]] = {}
-    for r in runs:
-        paged = pages_for_run(r, opts, budget=max(10, opts.max_cluster_pages // max(len(runs), 1)))
-        page_index[r.run_id] = paged
-        summaries.append(run_summary(r))
-        pages.append(run_page(r, paged, opts, figs, features))
-        pages.extend(cluster_pages(r, paged, opts, feat_tokens))
-    pages.insert(0, home_page(arts.manifest, summaries, figs))
-    pages.insert(1, sweep_page(summaries, figs, arts.manifest.recommended))
-    pages.insert(
-        2, Page("lookup.md", "lookup.md.j2", "Feature cards", {"n_features": len(features)})
-    )
-    pages.insert(3, method_page(arts.manifest))
     evolution_nav, cards = [], []
     for e in arts.evolutions():
         ev_pages, ev_paged = evolution_pages(e, opts, figs)
@@ -83,6 +69,20 @@ def build_model(arts: Artifacts, options: SiteOptions | None = None) -> SiteMode
         evolution_nav.append({e.name: ev_pages[0].path})
         if ends_with(e, arts.manifest.sae_hash):
             cards.append(card_data(e, ev_paged))
+    summaries = []
+    page_index: dict[str, dict[int, dict[int, str]]] = {}
+    for r in runs:
+        paged = pages_for_run(r, opts, budget=max(10, opts.max_cluster_pages // max(len(runs), 1)))
+        page_index[r.run_id] = paged
+        summaries.append(run_summary(r))
+        pages.append(run_page(r, paged, opts, figs, features))
+        pages.extend(cluster_pages(r, paged, opts, feat_tokens, cards))
+    pages.insert(0, home_page(arts.manifest, summaries, figs))
+    pages.insert(1, sweep_page(summaries, figs, arts.manifest.recommended))
+    pages.insert(
+        2, Page("lookup.md", "lookup.md.j2", "Feature cards", {"n_features": len(features)})
+    )
+    pages.insert(3, method_page(arts.manifest))
     data = {"features": {**lookup_data(features, runs, page_index), "evolutions": cards}}
     if features["umap_x"].notna().any():
         data["umap"] = figures.umap_base(features)

@@ -252,18 +252,40 @@ def cluster_pages(
     paged: dict[int, dict[int, str]],
     opts: SiteOptions,
     feat_tokens: dict[int, list[str]],
+    evolutions: list[dict[str, Any]] | None = None,
 ) -> list[Page]:
+    """`evolutions`: the feature-card data of evolutions that end with this SAE; a family
+    page then says in which evolving families its members are, and since when."""
     ix = RunIndex(r, opts)
-    return [
-        Page(
-            path,
-            "cluster.md.j2",
-            f"{r.run_id} · L{lv} c{cl}",
-            cluster_context(ix, lv, cl, paged, feat_tokens, path),
-        )
-        for lv, d in paged.items()
-        for cl, path in d.items()
-    ]
+    pages = []
+    for lv, d in paged.items():
+        for cl, path in d.items():
+            ctx = cluster_context(ix, lv, cl, paged, feat_tokens, path)
+            members = ix.feature[ix.members(lv, cl)]
+            ctx["evolutions"] = [_evolving(ev, members, path) for ev in evolutions or []]
+            pages.append(Page(path, "cluster.md.j2", f"{r.run_id} · L{lv} c{cl}", ctx))
+    return pages
+
+
+def _evolving(ev: dict[str, Any], members: np.ndarray, path: str) -> dict[str, Any]:
+    """The evolution's level-0 families holding a family's members, largest share first."""
+    index = dict(zip(ev["feature"], ev["family"]))
+    fams = [index[int(f)] for f in members if int(f) in index]
+    counts = sorted(((fams.count(c), c) for c in set(fams)), key=lambda t: (-t[0], t[1]))[:3]
+    root = rel(path, "index.md")[: -len("index.md")]
+    return {
+        "name": ev["name"],
+        "overview": root + ev["overview"],
+        "families": [
+            {
+                "category": c,
+                "members": n,
+                "since": ev["since"][str(c)],
+                "link": root + ev["pages"][str(c)] if str(c) in ev["pages"] else None,
+            }
+            for n, c in counts
+        ],
+    }
 
 
 def cluster_context(
