@@ -127,15 +127,19 @@ def main() -> None:
     import shutil
 
     shutil.rmtree(out, ignore_errors=True)
+    from generator.progress import Recorder
+    from generator.report import cpu_name
+
+    rec = Recorder()
     with PeakRss() as rss:
         t0 = time.perf_counter()
-        arts = analyze(cfg, out)
+        arts = analyze(cfg, out, rec)
         wall = time.perf_counter() - t0
-    m = json.loads((arts / "manifest.json").read_text())
     run = json.loads(next((arts / "runs").glob("*/run.json")).read_text())
     print(f"\nanalyze, {args.n} x {args.d} decoder, 50,304-row lens, one run: {wall:.0f} s wall")
-    for k, v in m["stage_seconds"].items():
-        print(f"  {k:<14} {v:8.1f} s")
+    print(f"CPU: {cpu_name()}")
+    for s in rec.steps:
+        print(f"  {s.name:<14} {s.seconds:8.1f} s")
     print(f"  clusters per level: {run['clusters_per_level']}")
     print(
         f"peak RSS (sampled): {rss.peak / 2**30:.2f} GB; ru_maxrss: "

@@ -1,7 +1,8 @@
-"""The artifact format (schema_version 3): the only boundary between compute and rendering.
+"""The artifact format (schema_version 4): the only boundary between compute and rendering.
 
     OUT/artifacts/
-      manifest.json                      provenance, resolved config, stage seconds, run ids
+      manifest.json                      provenance, resolved config, run ids (no timings:
+                                         same config and seed, same bytes)
       features.parquet                   one row per SAE feature
       runs/<run_id>/run.json             what the run was (method, parameters, levels) and
                                          its headline numbers per level

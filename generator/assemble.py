@@ -108,7 +108,6 @@ def run_artifacts(
         stability=spec.stability,
         n_levels=L,
         clusters_per_level=list(r.n_clusters),
-        fit_seconds=r.fit_seconds,
         metrics=interp.levels,
         matched_to=spec.params.get("matched_to"),
     )
@@ -125,12 +124,11 @@ def manifest(
     sel: Selection,
     pca: PcaFit,
     structure: DecoderStructure,
-    seconds: dict[str, float],
     runs: list[RunArtifacts],
 ) -> Manifest:
     """Provenance, what was analysed, and the recommended run."""
     return Manifest(
-        generator=GeneratorInfo("art-sae-taxonomy", __version__, _versions()),
+        generator=GeneratorInfo("art-sae-taxonomy", __version__, package_versions()),
         config=cfg.model_dump(mode="json"),
         sae=dec.identity,
         sae_source=cfg.sae.repo or cfg.sae.path or dec.identity.location,
@@ -138,13 +136,13 @@ def manifest(
         selection=SelectionInfo(sel.n_features, int(sel.junk.sum()), int(len(sel.selected))),
         pca=PcaInfo(pca.landscape(), pca.explained_variance_ratio[:256].tolist()),
         decoder_structure=structure,
-        stage_seconds=dict(sorted(seconds.items())),
         recommended=recommend(runs),
         sae_hash=dec.content_hash,
     )
 
 
-def _versions() -> dict[str, str]:
+def package_versions() -> dict[str, str]:
+    """Installed versions of the packages whose code shapes the artifacts."""
     from importlib.metadata import PackageNotFoundError, version
 
     out = {}

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
 from generator import __version__
-from generator.errors import SaetaxError
+from generator.archive import FORMATS as ARCHIVE_FORMATS
+from generator.checks import CHECKS
+from generator.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, SaetaxError, exit_code_of
 
 log = logging.getLogger("generator")
 
@@ -37,101 +41,213 @@ OUT_OPT = click.option(
 )
 
 
-def _setup_logging(verbose: int) -> None:
-    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
-    logging.basicConfig(
+class _Stderr(logging.Handler):
+    """Writes to whatever sys.stderr is at the time (a test runner may swap it)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(self.format(record) + "\n")
+        except Exception:  # pragma: no cover
+            self.handleError(record)
+
+
+def _own_handler(logger: logging.Logger, fmt: str) -> None:
+    """One _Stderr handler on `logger` (replacing an earlier one), not passed to the root."""
+    for h in [h for h in logger.handlers if isinstance(h, _Stderr)]:
+        logger.removeHandler(h)
+    handler = _Stderr()
+    handler.setFormatter(logging.Formatter(fmt))
+    logger.addHandler(handler)
+    logger.propagate = False
+
+
+def _setup_logging(verbosity: int) -> None:
+    """-q: warnings and errors only; default: one line per build step; -v: our INFO log and
+    third-party output; -vv: DEBUG."""
+    from generator import progress
+
+    level = logging.WARNING if verbosity <= 0 else logging.INFO if verbosity == 1 else logging.DEBUG
+    logging.basicConfig(  # other libraries' warnings
         level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
-    logging.getLogger("generator").setLevel(logging.INFO if verbose == 0 else level)
-    if verbose == 0:  # third-party chatter stays quiet unless asked for
-        for noisy in ("transformers", "huggingface_hub", "sparsify", "mkdocs", "numba", "urllib3"):
-            logging.getLogger(noisy).setLevel(logging.ERROR)
+    ours = logging.getLogger("generator")
+    ours.setLevel(level)
+    _own_handler(ours, "saetax: %(levelname)s: %(message)s" if verbosity < 1 else
+                 "%(levelname)s %(name)s: %(message)s")  # fmt: skip
+    _own_handler(logging.getLogger("generator.progress"), "saetax: %(message)s")
+    progress.configure(verbosity)
+    quiet_level = logging.ERROR if verbosity <= 0 else logging.NOTSET
+    for noisy in ("transformers", "huggingface_hub", "sparsify", "numba", "urllib3"):
+        logging.getLogger(noisy).setLevel(quiet_level)  # third-party chatter unless -v
 
 
 class _Group(click.Group):
-    """Turns input errors into one line and exit code 2; bugs into one line and exit code 1."""
+    """Turns errors into one line and the documented exit code (docs/publishing.md): 2 for
+    bad input, 3 when the site cannot be built, 4 for a failed --fail-on check, 1 for a bug,
+    130 for Ctrl-C."""
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
         except SaetaxError as e:
             click.echo(f"saetax: error: {e}", err=True)
-            ctx.exit(2)
+            ctx.exit(exit_code_of(e))
         except KeyboardInterrupt:
             click.echo(
                 "saetax: interrupted; finished stages are cached, run the same command to resume.",
                 err=True,
             )
-            ctx.exit(130)
+            ctx.exit(EXIT_INTERRUPTED)
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except Exception as e:
-            if ctx.obj and ctx.obj.get("verbose"):
+            if ctx.obj and ctx.obj.get("verbosity", 0) >= 1:
                 raise
             click.echo(
                 f"saetax: internal error: {type(e).__name__}: {e} (run with -v for the traceback)",
                 err=True,
             )
-            ctx.exit(1)
+            ctx.exit(EXIT_INTERNAL)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="saetax")
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug and tracebacks).")
+@click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors: no progress.")
 @click.pass_context
-def main(ctx: click.Context, verbose: int) -> None:
-    """Cluster SAE decoder directions with ART and publish the taxonomy as an offline site."""
-    ctx.obj = {"verbose": verbose}
-    _setup_logging(verbose)
+def main(ctx: click.Context, verbose: int, quiet: bool) -> None:
+    """Cluster SAE decoder directions with ART and publish the taxonomy as an offline site.
+
+    Exit codes: 0 built; 2 bad config or input; 3 the site could not be built; 4 a
+    --fail-on check failed (the site was still written); 1 a bug; 130 interrupted.
+    """
+    verbosity = -1 if quiet else verbose
+    ctx.obj = {"verbosity": verbosity}
+    _setup_logging(verbosity)
 
 
-@main.command()
-@CONFIG_OPT
-@OUT_OPT
-@click.option(
+def _verbosity(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    """-q and -v also work after the subcommand (`saetax build -q`)."""
+    if not value:
+        return
+    root = ctx.find_root()
+    verbosity = -1 if param.name == "quiet" else value
+    root.obj = {**(root.obj or {}), "verbosity": verbosity}
+    _setup_logging(verbosity)
+
+
+def verbosity_options(f: Callable) -> Callable:
+    f = click.option(
+        "-q", "--quiet", is_flag=True, expose_value=False, callback=_verbosity,
+        help="Only warnings and errors: no progress.",
+    )(f)  # fmt: skip
+    return click.option(
+        "-v", "--verbose", count=True, expose_value=False, callback=_verbosity,
+        help="More log output (-vv for debug and tracebacks).",
+    )(f)  # fmt: skip
+
+
+def _say(ctx: click.Context, message: str) -> None:
+    if ctx.find_root().obj.get("verbosity", 0) >= 0:
+        click.echo(message)
+
+
+STRICT_OPT = click.option(
     "--strict/--no-strict",
     default=True,
     show_default=True,
-    help="Fail the site build on MkDocs warnings.",
+    help="Fail on MkDocs warnings (exit 3) and on the --fail-on checks (exit 4); "
+    "--no-strict reports both as warnings.",
 )
-def build(config_path: Path, out_dir: Path, strict: bool) -> None:
-    """Analyze (cached) + render + mkdocs build: OUT/artifacts and OUT/site."""
-    from generator.config import load_config
-    from generator.pipeline import analyze as run_analyze
-    from generator.site import render_site
 
-    cfg = load_config(config_path)
-    run_analyze(cfg, out_dir)
-    site = render_site(out_dir, strict=strict)
-    click.echo(f"site built: {site / 'index.html'}")
+SITE_URL_OPT = click.option(
+    "--site-url",
+    default=None,
+    help="Where the site will be served, e.g. https://you.github.io/repo/ (else the config's "
+    "site.url); links stay relative, so it also works from disk and any sub-path.",
+)
 
 
 @main.command()
+@verbosity_options
 @CONFIG_OPT
 @OUT_OPT
-def analyze(config_path: Path, out_dir: Path) -> None:
+@STRICT_OPT
+@click.option(
+    "--fail-on",
+    "fail_on",
+    multiple=True,
+    type=click.Choice(list(CHECKS)),
+    help="Exit with code 4 when this check flags a problem (repeatable): "
+    + "; ".join(f"{c.name}: {c.summary}" for c in CHECKS.values())
+    + ".",
+)
+@click.option(
+    "--archive",
+    type=click.Choice(list(ARCHIVE_FORMATS)),
+    is_flag=False,
+    flag_value="tar.gz",
+    default=None,
+    help="Also write OUT/site.tar.gz (or --archive zip: OUT/site.zip) with the site and the "
+    "artifacts; the same inputs give the same bytes.",
+)
+@SITE_URL_OPT
+@click.pass_context
+def build(
+    ctx: click.Context,
+    config_path: Path,
+    out_dir: Path,
+    strict: bool,
+    fail_on: tuple[str, ...],
+    archive: str | None,
+    site_url: str | None,
+) -> None:
+    """Analyze (cached) + render + mkdocs build: OUT/artifacts, OUT/site and OUT/build.json
+    (timings, cache hits, the recommended run, the checks); a step summary on GitHub
+    Actions."""
+    from generator.build import build as run_build
+    from generator.config import check_site_url
+
+    check_site_url(site_url, "--site-url")
+    outcome = run_build(
+        config_path, out_dir, strict=strict, fail_on=fail_on, archive=archive, site_url=site_url
+    )
+    _say(ctx, f"site built: {outcome.site / 'index.html'}")
+    if outcome.archive:
+        _say(ctx, f"archive: {outcome.archive}")
+
+
+@main.command()
+@verbosity_options
+@CONFIG_OPT
+@OUT_OPT
+@click.pass_context
+def analyze(ctx: click.Context, config_path: Path, out_dir: Path) -> None:
     """Compute the artifacts only (every stage cached under OUT/cache)."""
     from generator.config import load_config
     from generator.pipeline import analyze as run_analyze
 
     artifacts = run_analyze(load_config(config_path), out_dir)
-    click.echo(f"artifacts written: {artifacts}")
+    _say(ctx, f"artifacts written: {artifacts}")
 
 
 @main.command()
+@verbosity_options
 @OUT_OPT
-@click.option(
-    "--strict/--no-strict",
-    default=True,
-    show_default=True,
-    help="Fail the site build on MkDocs warnings.",
-)
-def render(out_dir: Path, strict: bool) -> None:
+@STRICT_OPT
+@SITE_URL_OPT
+@click.pass_context
+def render(ctx: click.Context, out_dir: Path, strict: bool, site_url: str | None) -> None:
     """Build the site from OUT/artifacts alone (no recompute, no torch)."""
+    from generator.config import check_site_url
+    from generator.progress import Recorder
     from generator.site import render_site
 
-    site = render_site(out_dir, strict=strict)
-    click.echo(f"site built: {site / 'index.html'}")
+    check_site_url(site_url, "--site-url")
+    with Recorder().step("site") as st:
+        site = render_site(out_dir, strict=strict, site_url=site_url)
+        st.detail = f"{sum(1 for p in site.rglob('*.html')):,} pages"
+    _say(ctx, f"site built: {site / 'index.html'}")
 
 
 @main.command()
@@ -143,7 +259,14 @@ def render(out_dir: Path, strict: bool) -> None:
     type=click.IntRange(0, 65535),
     help="Port on 127.0.0.1.",
 )
-def serve(out_dir: Path, port: int) -> None:
+@click.option(
+    "--base",
+    default="/",
+    show_default=True,
+    help="URL path to serve the site under, e.g. /my-repo/ as GitHub Pages does for a "
+    "project site; missing pages get the site's 404.html.",
+)
+def serve(out_dir: Path, port: int, base: str) -> None:
     """Serve OUT/site on 127.0.0.1 (Ctrl-C stops)."""
     from generator.site.serve import serve_site
 
@@ -151,6 +274,7 @@ def serve(out_dir: Path, port: int) -> None:
         out_dir / "site",
         port,
         on_ready=lambda url: click.echo(f"serving {out_dir / 'site'} at {url} (Ctrl-C stops)"),
+        base=base,
     )
 
 

@@ -7,6 +7,7 @@ in the manifest, and the per-stage sections that cache keys hash.
 from __future__ import annotations
 
 import difflib
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -285,6 +286,23 @@ class UmapConfig(Section):
     min_dist: float = Field(0.1, ge=0.0, le=1.0)
 
 
+SITE_URL = r"^https?://[^\s/<>\"']+(/[^\s<>\"']*)?/$"  # where a site is served: ends in "/"
+
+
+def check_site_url(url: str | None, where: str = "site.url") -> str | None:
+    """The site address as given, or a ConfigError naming it and what is accepted."""
+    if url is not None and not re.fullmatch(SITE_URL, url):
+        raise ConfigError(f"{where}: {_bad_site_url(url)}")
+    return url
+
+
+def _bad_site_url(url: str) -> str:
+    return (
+        f"{url!r} is not a site address; accepted: http(s)://host/ or http(s)://host/path/, "
+        "ending in '/', e.g. https://you.github.io/your-repo/"
+    )
+
+
 class SiteConfig(Section):
     """The rendered website."""
 
@@ -295,10 +313,22 @@ class SiteConfig(Section):
     min_page_size: int = Field(3, ge=1)
     """Clusters smaller than this get no page of their own: they are listed, with their
     members, in their parent's page (level 0: in the run page)."""
+    url: str | None = None
+    """Where the site will be served, ending in `/` (e.g.
+    `https://you.github.io/your-repo/`; MkDocs' `site_url`: the sitemap, canonical links
+    and 404.html use it). Other links are relative either way: the same site also works
+    from disk and under any sub-path."""
     max_cluster_pages: int = Field(2500, ge=1)
     """At most this many cluster pages in the whole site, shared equally by the runs
     (coarsest levels and largest clusters first); it bounds the build time (about 30 ms a
     page) and the site's size."""
+
+    @field_validator("url")
+    @classmethod
+    def _site_url(cls, url: str | None) -> str | None:
+        if url is not None and not re.fullmatch(SITE_URL, url):
+            raise ValueError(_bad_site_url(url))
+        return url
 
 
 def _distinct(values: list[str], what: str) -> None:

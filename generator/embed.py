@@ -22,6 +22,8 @@ def umap_2d(X: np.ndarray, *, n_neighbors: int, min_dist: float, seed: int) -> n
     os.environ.setdefault("NUMBA_DISABLE_PERFORMANCE_WARNINGS", "1")
     import umap
 
+    from generator.progress import bar_disabled
+
     reducer = umap.UMAP(
         n_components=2,
         n_neighbors=n_neighbors,
@@ -30,5 +32,6 @@ def umap_2d(X: np.ndarray, *, n_neighbors: int, min_dist: float, seed: int) -> n
         random_state=seed,
         n_jobs=1,
         low_memory=True,
+        tqdm_kwds={"disable": bar_disabled(), "desc": "umap epochs", "leave": False},
     )
     return reducer.fit_transform(np.asarray(X, dtype=np.float32)).astype(np.float32)

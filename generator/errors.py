@@ -5,13 +5,24 @@ from __future__ import annotations
 
 from typing import Any
 
+# exit codes of the command line (documented in docs/publishing.md)
+EXIT_OK = 0
+EXIT_INTERNAL = 1  # a bug: please report it (run with -v for the traceback)
+EXIT_INPUT = 2  # bad config, files, hookpoints or data
+EXIT_SITE = 3  # the site could not be built (MkDocs failed, or warned under --strict)
+EXIT_CHECK = 4  # a --fail-on check failed; the site and artifacts were still written
+EXIT_INTERRUPTED = 130
+
 
 class SaetaxError(Exception):
     """Bad input from the user (config, files, hookpoints, data).
 
-    The CLI prints ``str(error)`` on one line and exits with code 2; library callers
-    can catch it like any ``ValueError``-style input error.
+    The CLI prints ``str(error)`` on one line and exits with `exit_code` (2 for input;
+    subclasses for other classes of failure); library callers can catch it like any
+    ``ValueError``-style input error.
     """
+
+    exit_code = EXIT_INPUT
 
 
 class ConfigError(SaetaxError, ValueError):
@@ -24,6 +35,27 @@ class SourceError(SaetaxError, ValueError):
 
 class DataError(SaetaxError, ValueError):
     """Numeric data that cannot be used as given (NaN rows, wrong rank or width)."""
+
+
+class SiteError(SaetaxError):
+    """The site could not be built (names the page or file); exit code 3."""
+
+    exit_code = EXIT_SITE
+
+
+class CheckFailed(SaetaxError):
+    """A check the user asked to fail on (`--fail-on`) failed; exit code 4."""
+
+    exit_code = EXIT_CHECK
+
+
+def exit_code_of(error: BaseException) -> int:
+    """The command line's exit code for an error that ended a command."""
+    if isinstance(error, SaetaxError):
+        return error.exit_code
+    if isinstance(error, KeyboardInterrupt):
+        return EXIT_INTERRUPTED
+    return EXIT_INTERNAL
 
 
 def check_finite_rows(finite: Any, where: str, ids: str = "rows") -> None:

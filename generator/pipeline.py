@@ -10,17 +10,17 @@ interpretation, nothing else, and a killed analysis resumes from what finished.
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import numpy as np
 
-from generator import assemble
+from generator import assemble, progress
 from generator.artifacts import ArtifactSet, write
-from generator.cache import Cache, Entry, text_hash
+from generator.cache import Cache, text_hash
 from generator.config import Config, SaeConfig, check_against_data
 from generator.errors import resolve_device
 from generator.follow import chosen_run, follow
+from generator.progress import Recorder
 from generator.sources.lens import LensHandle
 from generator.sources.sae import SaeDecoder
 from generator.stages import (
@@ -38,39 +38,48 @@ from generator.sweep import grid, make_executor, matched
 NEIGHBOURS = 10  # nearest features listed on each feature's card
 
 
-def analyze(cfg: Config, out_dir: Path) -> Path:
-    """Run every stage (cached under OUT/cache) and write OUT/artifacts."""
-    cache, device, seconds = Cache(Path(out_dir) / "cache"), resolve_device(cfg.device), {}
+def analyze(cfg: Config, out_dir: Path, recorder: Recorder | None = None) -> Path:
+    """Run every stage (cached under OUT/cache) and write OUT/artifacts.
 
-    def timed(stage: str, entry: Entry) -> Entry:
-        seconds[stage] = round(seconds.get(stage, 0.0) + entry.seconds, 3)
-        return entry
+    `recorder` collects cache hits and timings (for the log lines and build.json); the
+    artifacts themselves hold no timings, so the same config gives the same bytes."""
+    cache, device = Cache(Path(out_dir) / "cache"), resolve_device(cfg.device)
+    rec = recorder or Recorder()
+    add, step = rec.add, rec.step
 
-    dec = load_decoder(cfg)
+    with step("decoder"):
+        dec = load_decoder(cfg)
     W, w_key = dec.W_dec, dec.content_hash
     lc = cfg.lens
     handle = LensHandle(lc.model, lc.kind, lc.revision)
     lens_in = lens.LensIn(
         W, w_key, dec.identity.label, handle, lc.layernorm, lc.top_k, lc.chunk_rows, device
     )
-    lens_e = timed("lens", cache.run(lens, lens_in))
+    with step("lens"):
+        lens_e = add("lens", cache.run(lens, lens_in))
     sc = cfg.selection
     sel_in = selection.SelectionIn(lens_e.value, lens_e.key, sc.junk, sc.max_features, cfg.seed)
-    sel_e = timed("selection", cache.run(selection, sel_in))
+    with step("selection"):
+        sel_e = add("selection", cache.run(selection, sel_in))
     selected = sel_e.value.selected
     check_against_data(cfg, n_rows=len(selected), d_in=W.shape[1])
     W_sel = np.ascontiguousarray(W[selected])
     rows = selection.SelectedRows(W_sel, w_key, sel_e.key)
-    pca_e = timed("pca", cache.run(pca, pca.PcaIn(rows, cfg.seed)))
+    with step("pca"):
+        pca_e = add("pca", cache.run(pca, pca.PcaIn(rows, cfg.seed)))
     xy = None
     if cfg.umap.enabled:
         u = cfg.umap
-        umap_in = umap.UmapIn(rows, u.n_neighbors, u.min_dist, cfg.seed)
-        xy = timed("umap", cache.run(umap, umap_in)).value
-    stats_in = decoder_stats.DecoderStatsIn(W, w_key, cfg.metrics.nn_sample, cfg.seed)
-    structure = timed("decoder_stats", cache.run(decoder_stats, stats_in)).value
-    near_in = neighbours.NeighboursIn(W, w_key, NEIGHBOURS)
-    near = timed("neighbours", cache.run(neighbours, near_in)).value
+        with step("umap"):
+            xy = add(
+                "umap", cache.run(umap, umap.UmapIn(rows, u.n_neighbors, u.min_dist, cfg.seed))
+            )
+            xy = xy.value
+    with step("decoder stats"):
+        stats_in = decoder_stats.DecoderStatsIn(W, w_key, cfg.metrics.nn_sample, cfg.seed)
+        structure = add("decoder_stats", cache.run(decoder_stats, stats_in)).value
+        near_in = neighbours.NeighboursIn(W, w_key, NEIGHBOURS)
+        near = add("neighbours", cache.run(neighbours, near_in)).value
 
     X = {dims: pca_e.value.project(W_sel, dims) for dims in cfg.pca.dims}
     x_key = {dims: text_hash(pca_e.key, str(dims)) for dims in cfg.pca.dims}
@@ -78,37 +87,51 @@ def analyze(cfg: Config, out_dir: Path) -> Path:
 
     def fit(specs: list) -> list:
         ins = [runs.RunIn(s, X[s.pca_dims], x_key[s.pca_dims]) for s in specs]
-        return list(zip(specs, runs.fit_all(cache, ins, executor)))
+        fitted = list(zip(specs, runs.fit_all(cache, ins, executor)))
+        for spec, e in fitted:
+            add(runs.NAME, e)
+            rec.runs[spec.run_id] = {
+                "method": spec.method,
+                "cached": e.hit,
+                "fit_seconds": round(e.value.fit_seconds, 3),  # the first fit
+                "seconds": round(e.seconds, 3),  # with the stability refits
+            }
+        return fitted
 
-    fitted = fit(grid(cfg))  # then the baselines at the K of each ART run
-    fitted += fit(matched(cfg, [(s, e.value) for s, e in fitted]))
+    with step("runs"):
+        fitted = fit(grid(cfg))
+    baselines = matched(cfg, [(s, e.value) for s, e in fitted])  # at each ART run's K
+    if baselines:
+        with step("baselines at matched K"):
+            fitted += fit(baselines)
     own_ids = lens_e.value.table.top_ids[selected]
     out = []
-    for spec, run_e in fitted:
-        timed("runs", run_e)
-        interp_in = interpret.InterpretIn(
-            run_e.value, run_e.key, W, W_sel, own_ids, X[spec.pca_dims], handle, lens_e.key,
-            lc.layernorm, cfg.interpret.top_k, cfg.metrics.silhouette_sample, cfg.seed, device,
-        )  # fmt: skip
-        interp = timed("interpret", cache.run(interpret, interp_in, label=spec.run_id)).value
-        explained = pca_e.value.explained(spec.pca_dims)
-        out.append(
-            assemble.run_artifacts(
-                spec, run_e.value, interp, explained, selected, lens_e.value.tokens
+    with step("interpret") as st, progress.bar(len(fitted), "interpret", unit="run") as bar:
+        for spec, run_e in fitted:
+            interp_in = interpret.InterpretIn(
+                run_e.value, run_e.key, W, W_sel, own_ids, X[spec.pca_dims], handle, lens_e.key,
+                lc.layernorm, cfg.interpret.top_k, cfg.metrics.silhouette_sample, cfg.seed, device,
+            )  # fmt: skip
+            interp = add("interpret", cache.run(interpret, interp_in, label=spec.run_id)).value
+            explained = pca_e.value.explained(spec.pca_dims)
+            out.append(
+                assemble.run_artifacts(
+                    spec, run_e.value, interp, explained, selected, lens_e.value.tokens
+                )
             )
-        )
+            bar.update(1)
+        st.detail = f"{len(out)} run{'' if len(out) == 1 else 's'}"
     features = assemble.features_frame(lens_e.value, sel_e.value, xy, near)
-    manifest = assemble.manifest(
-        cfg, dec, lens_e.value, sel_e.value, pca_e.value, structure, seconds, out
-    )
+    manifest = assemble.manifest(cfg, dec, lens_e.value, sel_e.value, pca_e.value, structure, out)
     specs = {s.run_id: s for s, _ in fitted}
     best_art = manifest.recommended.best_art if manifest.recommended else None
-    evolutions = [
-        follow(cache, cfg, ev, chosen_run(ev, specs, best_art), handle, device, timed)
-        for ev in cfg.evolution
-    ]
-    manifest = dataclasses.replace(manifest, stage_seconds=dict(sorted(seconds.items())))
-    return write(out_dir, ArtifactSet(manifest, features, out, evolutions))
+    evolutions = []
+    for ev in cfg.evolution:
+        with step(f"evolution {ev.name}"):
+            run = chosen_run(ev, specs, best_art)
+            evolutions.append(follow(cache, cfg, ev, run, handle, device, add))
+    with step("artifacts"):
+        return write(out_dir, ArtifactSet(manifest, features, out, evolutions))
 
 
 def load_decoder(cfg: Config, sae: SaeConfig | None = None) -> SaeDecoder:

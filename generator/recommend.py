@@ -16,7 +16,12 @@ method can win, a baseline included; `best_art` names the best ART run either wa
 
 from __future__ import annotations
 
-from generator.artifacts import LevelMetrics, Recommendation, RunArtifacts
+from typing import TYPE_CHECKING
+
+from generator.records import LevelMetrics, Recommendation
+
+if TYPE_CHECKING:
+    from generator.artifacts import RunArtifacts
 
 MAX_SINGLETONS = 0.6
 

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 log = logging.getLogger("generator.artifacts")
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 class ArtifactError(ValueError):
@@ -121,7 +121,6 @@ class Manifest:
     selection: SelectionInfo
     pca: PcaInfo
     decoder_structure: DecoderStructure
-    stage_seconds: dict[str, float]
     recommended: Recommendation | None
     schema_version: int = SCHEMA_VERSION
     runs: list[str] = field(default_factory=list)
@@ -171,7 +170,6 @@ class RunMeta:
     stability: dict[str, Any]  # refits made: orders, seeds, subsamples, fraction
     n_levels: int
     clusters_per_level: list[int]
-    fit_seconds: float
     metrics: list[LevelMetrics]
     matched_to: str | None = None  # a baseline run at another run's clusters per level
 

@@ -64,6 +64,11 @@ def fixture_config(sae_path, lens_path, **sections):
     """A config over the fixture SAE and tiny LM: small, UMAP off unless asked for."""
     from generator.config import parse_config
 
+    return parse_config(fixture_dict(sae_path, lens_path, **sections))
+
+
+def fixture_dict(sae_path, lens_path, **sections) -> dict:
+    """`fixture_config`'s mapping, as a site_config.yml would hold it."""
     base = {
         "sae": {"path": str(sae_path), "hookpoint": "layers.0"},
         "lens": {"model": str(lens_path)},
@@ -74,7 +79,7 @@ def fixture_config(sae_path, lens_path, **sections):
     }
     for key, value in sections.items():
         base[key] = {**base.get(key, {}), **value} if isinstance(value, dict) else value
-    return parse_config(base)
+    return base
 
 
 @pytest.fixture(scope="session")

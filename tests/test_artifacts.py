@@ -53,7 +53,7 @@ def test_another_schema_version_is_refused_with_what_to_do(analyzed, tmp_path):
     m["schema_version"] = 1
     (copy / "manifest.json").write_text(json.dumps(m))
     with pytest.raises(
-        ArtifactError, match=r"schema_version 1; this version of saetax reads 3\. Re-run"
+        ArtifactError, match=r"schema_version 1; this version of saetax reads 4\. Re-run"
     ):
         artifacts.load(tmp_path)
 

@@ -11,6 +11,7 @@ from sklearn.metrics import adjusted_rand_score
 
 from generator import artifacts, methods, pipeline
 from generator.errors import ConfigError, DataError, SourceError
+from generator.progress import Recorder
 from generator.synthetic import make_planted_hierarchy
 from tests.conftest import fixture_config
 
@@ -19,19 +20,12 @@ def test_every_artifact_is_written_and_reads_back(analyzed, planted):
     out, cfg = analyzed
     a = artifacts.load(out)
     m = a.manifest
-    assert m.schema_version == 3 and len(a.run_ids) == 2 * 2 * 1 * 2
+    assert m.schema_version == 4 and len(a.run_ids) == 2 * 2 * 1 * 2
     assert m.sae.hookpoint == "layers.0" and m.sae.num_latents == len(planted.W_dec)
     assert m.lens.n_tokens < m.lens.unembed_rows
     assert m.config["sweep"]["rho_sets"] == [[0.2, 0.5], [0.3, 0.6, 0.8]]
-    assert set(m.stage_seconds) >= {
-        "lens",
-        "selection",
-        "pca",
-        "umap",
-        "runs",
-        "interpret",
-        "decoder_stats",
-    }
+    for f in [out / "artifacts" / "manifest.json", *(out / "artifacts").rglob("run.json")]:
+        assert "seconds" not in f.read_text(), f  # timings go to build.json, not the artifacts
     assert m.recommended.run in a.run_ids
     ds = m.decoder_structure
     assert ds.decoder.median > ds.random.median + 0.3  # planted families, real structure
@@ -116,7 +110,7 @@ def test_planted_three_level_hierarchy_is_recovered(tmp_path, tiny_lm):
 
 
 @pytest.mark.slow
-def test_changing_one_rho_hits_the_cache_for_lens_pca_and_umap(tmp_path, sae_root, tiny_lm, caplog):
+def test_changing_one_rho_hits_the_cache_for_lens_pca_and_umap(tmp_path, sae_root, tiny_lm):
     cfg = fixture_config(
         sae_root,
         tiny_lm,
@@ -132,21 +126,21 @@ def test_changing_one_rho_hits_the_cache_for_lens_pca_and_umap(tmp_path, sae_roo
         pca={"dims": [8]},
         sweep={"rho_sets": [[0.3, 0.7]], "hierarchy": ["nested"]},
     )
-    caplog.clear()  # only the second analysis counts
-    with caplog.at_level(logging.INFO, logger="generator.cache"):
-        pipeline.analyze(cfg2, tmp_path)
-    hits = {
-        r.getMessage().split(":")[1].split()[0]
-        for r in caplog.records
-        if r.getMessage().startswith("cache hit")
-    }
-    misses = {
-        r.getMessage().split(":")[1].split()[0]
-        for r in caplog.records
-        if r.getMessage().startswith("cache miss")
-    }
-    assert {"lens", "selection", "pca", "umap", "decoder_stats"} <= hits
+    rec = Recorder()
+    pipeline.analyze(cfg2, tmp_path, rec)
+    hits = {name for name, c in rec.stages.items() if c.hits}
+    misses = {name for name, c in rec.stages.items() if c.misses}
+    assert hits == {"lens", "selection", "pca", "umap", "decoder_stats", "neighbours"}
     assert misses == {"run", "interpret"}
+    assert all(c.hits + c.misses == 1 for c in rec.stages.values())
+    assert rec.stages["lens"].saved_seconds > 0 and rec.stages["run"].computed_seconds > 0
+    run_id = "cosine-nested-pca8-rho0.3-0.7-s0"
+    assert rec.runs[run_id]["cached"] is False and rec.runs[run_id]["method"] == "art"
+    assert 0 < rec.runs[run_id]["fit_seconds"] <= rec.runs[run_id]["seconds"]
+    names = [s.name for s in rec.steps]
+    assert names[:4] == ["decoder", "lens", "selection", "pca"] and names[-1] == "artifacts"
+    lens_step = rec.steps[1]
+    assert (lens_step.hits, lens_step.misses) == (1, 0) and lens_step.line().endswith("cached")
     assert artifacts.load(tmp_path).run_ids == ["cosine-nested-pca8-rho0.3-0.7-s0"]
 
 

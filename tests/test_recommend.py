@@ -61,7 +61,19 @@ def test_a_recommendation_names_the_best_art_run_even_when_a_baseline_wins():
 
     def run(run_id, method, lv):
         meta = artifacts.RunMeta(
-            run_id, method, {}, run_id, None, [], None, 1.0, 0, {}, 1, [lv.clusters], 0.0, [lv]
+            run_id=run_id,
+            method=method,
+            params={},
+            label=run_id,
+            level_param=None,
+            level_values=[],
+            pca_dims=None,
+            explained_variance=1.0,
+            seed=0,
+            stability={},
+            n_levels=1,
+            clusters_per_level=[lv.clusters],
+            metrics=[lv],
         )
         return artifacts.RunArtifacts(meta, None, None)
 

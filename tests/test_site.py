@@ -398,3 +398,159 @@ def test_every_link_and_asset_resolves_when_the_site_is_served_under_a_sub_path(
         server.shutdown()
     assert broken == [], broken[:10]
     assert len(seen) > 50
+
+
+@pytest.fixture(scope="module")
+def rendered_with_url(analyzed, tmp_path_factory):
+    """The fixture site rendered with a site URL, as the Pages workflow builds it."""
+    import shutil
+
+    from generator.site import render_site
+
+    out, _ = analyzed
+    dst = tmp_path_factory.mktemp("with-url")
+    shutil.copytree(out / "artifacts", dst / "artifacts")
+    return render_site(dst, strict=True, site_url="https://example.org/my-repo/")
+
+
+@pytest.fixture(scope="module")
+def sub_path_server(rendered_with_url):
+    """`saetax serve --base /my-repo/`'s server: the site where GitHub Pages would put it."""
+    import threading
+
+    from generator.site.serve import make_server
+
+    server = make_server(rendered_with_url, 0, "/my-repo/")
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/my-repo/"
+    server.shutdown()
+    server.server_close()
+
+
+def _watch(browser):
+    """A page that records every failed request, every HTTP error and every script error."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    failures = []
+    page.on(
+        "console", lambda m: failures.append(f"console: {m.text}") if m.type == "error" else None
+    )
+    page.on("pageerror", lambda e: failures.append(f"script: {e}"))
+    page.on("requestfailed", lambda r: failures.append(f"failed: {r.url} {r.failure}"))
+    loaded = []
+
+    def response(r):
+        if r.status >= 400:
+            failures.append(f"HTTP {r.status}: {r.url}")
+        else:
+            loaded.append(r.url)
+
+    page.on("response", response)
+    return page, failures, loaded
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_a_browser_crawl_under_a_sub_path_finds_no_failure(
+    browser, rendered_with_url, sub_path_server
+):
+    """Every page opened in Chromium under /my-repo/: its scripts, stylesheets, figures and
+    data files load, no script fails, and every link it holds leads to a page that exists."""
+    import urllib.request
+
+    root = sub_path_server
+    pages = sorted(
+        p.relative_to(rendered_with_url).as_posix() for p in rendered_with_url.rglob("*.html")
+    )
+    pages.remove("404.html")  # served for missing pages; checked below
+    page, failures, loaded = _watch(browser)
+    links: set[str] = set()
+    for rel in pages:
+        page.goto(root + rel, wait_until="networkidle")
+        for i in range(page.locator(".saetax-plot").count()):
+            page.wait_for_selector(
+                f".saetax-plot >> nth={i} >> xpath=self::*[@data-rendered='true']", timeout=20_000
+            )
+        links.update(
+            page.eval_on_selector_all("a[href]", "els => els.map(e => e.href.split('#')[0])")
+        )
+        assert failures == [], (rel, failures)
+    for kind in ("assets/figs/", "assets/data/", "assets/vendor/plotly.min.js", "search_index"):
+        assert any(u.startswith(root) and kind in u for u in loaded), kind  # were fetched
+    internal = sorted(h for h in links if h.startswith("http://127.0.0.1"))
+    assert all(h.startswith(root) for h in internal), [
+        h for h in internal if not h.startswith(root)
+    ]
+    broken = []
+    for href in internal:
+        try:
+            urllib.request.urlopen(href).close()
+        except OSError as e:
+            broken.append((href, str(e)))
+    assert broken == [] and len(internal) >= len(pages) // 2, broken[:10]
+
+    # a missing page, however deep, gets the styled 404 page with every asset loading
+    page.goto(root + "runs/no-such-run/L0/c9.html", wait_until="networkidle")
+    assert "404" in page.inner_text("body")
+    own = "console: Failed to load resource: the server responded with a status of 404"
+    # the page's own 404 (an asset's would be listed with its URL by the response handler)
+    failures[:] = [f for f in failures if "no-such-run" not in f and not f.startswith(own)]
+    assert failures == [] and page.locator("link[rel=stylesheet]").count() >= 2
+    assert page.evaluate("getComputedStyle(document.body).fontFamily") != ""
+    page.close()
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_search_and_lookup_work_under_a_sub_path(browser, sub_path_server, analyzed):
+    out, _ = analyzed
+    f = load(out).features.set_index("feature")
+    fid = int(f.index[f["kept"]][3])
+    page, failures, loaded = _watch(browser)
+    page.goto(sub_path_server + "index.html", wait_until="networkidle")
+    page.click(".md-search__input")
+    page.keyboard.type("mountain", delay=20)
+    page.wait_for_selector(".md-search-result__item a", timeout=15_000)
+    hit = page.eval_on_selector_all(".md-search-result__item a", "els => els.map(e => e.href)")[0]
+    assert any(u.startswith(sub_path_server) and "search_index" in u for u in loaded)
+    assert hit.startswith(sub_path_server), hit
+    page.goto(hit, wait_until="networkidle")
+    page.goto(f"{sub_path_server}lookup.html#feature={fid}", wait_until="networkidle")
+    page.wait_for_selector("#saetax-result table.saetax-card-paths", timeout=10_000)
+    assert f"Feature {fid}" in page.inner_text("#saetax-result")
+    for href in page.eval_on_selector_all("#saetax-result a", "els => els.map(e => e.href)"):
+        assert href.startswith(sub_path_server), href
+    assert failures == []
+    page.close()
+
+
+def test_serve_under_a_base_path_answers_like_github_pages(rendered):
+    """`saetax serve --base /my-repo/`: the site there only, '/my-repo' redirects, and a
+    missing page gets the site's 404.html with status 404."""
+    import threading
+    import urllib.error
+    import urllib.request
+
+    from generator.errors import SaetaxError
+    from generator.site.serve import make_server
+
+    server = make_server(rendered, 0, "/my-repo/")
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    host = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        with urllib.request.urlopen(f"{host}/my-repo/index.html") as r:
+            assert r.status == 200 and r.read() == (rendered / "index.html").read_bytes()
+        with urllib.request.urlopen(f"{host}/my-repo") as r:  # redirected to the folder
+            assert (
+                r.url == f"{host}/my-repo/" and r.read() == (rendered / "index.html").read_bytes()
+            )
+        for missing in ("/index.html", "/my-repo/runs/nope.html", "/other/my-repo/index.html"):
+            with pytest.raises(urllib.error.HTTPError) as e:
+                urllib.request.urlopen(host + missing)
+            assert e.value.code == 404
+            assert e.value.read() == (rendered / "404.html").read_bytes(), missing
+    finally:
+        server.shutdown()
+        server.server_close()
+    for bad in ("my-repo/", "/my-repo", "/a//b/", "/../"):
+        with pytest.raises(SaetaxError, match=r"--base .* is not a URL path; accepted: '/'"):
+            make_server(rendered, 0, bad)

@@ -17,8 +17,10 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
+from generator import progress
 from generator.artifacts import load
 from generator.atomic import replacing
+from generator.errors import SaetaxError, SiteError
 from generator.site import text
 from generator.site.model import SiteModel, build_model
 from generator.site.page import html_path
@@ -28,10 +30,6 @@ log = logging.getLogger(__name__)
 # package data (pyproject's package-data), found wherever the package is installed
 TEMPLATES = Path(str(files("generator.site").joinpath("templates")))
 HAND_WRITTEN = Path(str(files("generator").joinpath("docs")))
-
-
-class SiteError(RuntimeError):
-    """The site could not be built (names the page or file)."""
 
 
 def _fmt(fmt: str):
@@ -77,16 +75,10 @@ def environment():
 def render_markdown(model: SiteModel, docs_dir: Path) -> None:
     """Write every page, figure and data file of the model into docs_dir."""
     env = environment()
-    for page in model.pages:
-        out = docs_dir / page.path
-        out.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            md = env.get_template(page.template).render(options=model.options, **page.context)
-        except Exception as e:
-            raise SiteError(
-                f"rendering {page.path} with {page.template} failed: {type(e).__name__}: {e}"
-            ) from e
-        out.write_text(md, encoding="utf-8")
+    with progress.bar(len(model.pages), "site pages", unit="page") as bar:
+        for page in model.pages:
+            _render_page(env, page, docs_dir, model.options)
+            bar.update(1)
     figs = docs_dir / "assets" / "figs"
     figs.mkdir(parents=True, exist_ok=True)
     for fid, fig in model.figures.items():
@@ -95,6 +87,18 @@ def render_markdown(model: SiteModel, docs_dir: Path) -> None:
     data.mkdir(parents=True, exist_ok=True)
     for did, payload in model.data.items():
         _write_js(data / f"{did}.js", "SAETAX_DATA", did, payload)
+
+
+def _render_page(env: Any, page: Any, docs_dir: Path, options: Any) -> None:
+    out = docs_dir / page.path
+    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        md = env.get_template(page.template).render(options=options, **page.context)
+    except Exception as e:
+        raise SiteError(
+            f"rendering {page.path} with {page.template} failed: {type(e).__name__}: {e}"
+        ) from e
+    out.write_text(md, encoding="utf-8")
 
 
 def _write_js(path: Path, registry: str, key: str, payload: Any) -> None:
@@ -128,7 +132,12 @@ def copy_static(docs_dir: Path, artifacts_dir: Path) -> None:
 
 
 def write_mkdocs_yml(
-    model: SiteModel, path: Path, docs_dir: Path, site_dir: Path, strict: bool
+    model: SiteModel,
+    path: Path,
+    docs_dir: Path,
+    site_dir: Path,
+    strict: bool,
+    site_url: str | None = None,
 ) -> None:
     import jinja2
 
@@ -145,7 +154,9 @@ def write_mkdocs_yml(
             docs_dir=str(docs_dir),
             site_dir=str(site_dir),
             overrides_dir=str(TEMPLATES / "overrides"),
+            hooks=str(Path(__file__).with_name("mkdocs_hooks.py")),
             strict=strict,
+            site_url=site_url,
             nav=model.nav,
         )
     )
@@ -158,31 +169,42 @@ def mkdocs_build(config_file: Path) -> None:
 
     os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
     logging.getLogger("mkdocs").setLevel(logging.WARNING)
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    os.environ["SOURCE_DATE_EPOCH"] = epoch or "0"  # reproducible page dates
     try:
         build(load_config(str(config_file)))
     except (Abort, ConfigurationError) as e:
         raise SiteError(f"mkdocs build failed: {e}") from None
+    finally:
+        if epoch is None:
+            del os.environ["SOURCE_DATE_EPOCH"]
 
 
 def relative_404(page: Path) -> None:
-    """MkDocs writes 404.html with root-relative links (it may be served at any depth);
-    the site works from file:// and under a sub-path only with links relative to its root,
-    where 404.html lies."""
+    """Without a site URL MkDocs writes 404.html with links from the server's root (`/…`),
+    which break under a sub-path and from file://; make them relative to the site's root,
+    where 404.html lies. (With a site URL they start with its path, which is right on that
+    host at any depth of a missing page, so they stay.)"""
     import re
 
-    if page.is_file():
-        html = page.read_text(encoding="utf-8")
-        html = re.sub(r'((?:href|src)=")/(?!/)', r"\1./", html)
-        # Material's scripts read the base and the search worker's path from its config
-        html = html.replace('"base": "/"', '"base": "."')
-        html = re.sub(r'("search": ")/', r"\1./", html)
-        page.write_text(html, encoding="utf-8")
+    if not page.is_file():
+        return
+    html = page.read_text(encoding="utf-8")
+    html = re.sub(r'((?:href|src)=")/(?!/)', r"\1./", html)
+    # Material's scripts read the base and the search worker's path from its config
+    html = html.replace('"base": "/"', '"base": "."')
+    html = re.sub(r'("search": ")/', r"\1./", html)
+    page.write_text(html, encoding="utf-8")
 
 
-def render_site(out_dir: Path, *, strict: bool = True) -> Path:
-    """OUT/artifacts → OUT/site (atomic swap). Returns the site folder."""
-    from generator.errors import SaetaxError
+def render_site(out_dir: Path, *, strict: bool = True, site_url: str | None = None) -> Path:
+    """OUT/artifacts → OUT/site (atomic swap). Returns the site folder.
 
+    `site_url` (else the config's `site.url`) is where the site will be served: MkDocs
+    writes it into the sitemap, the canonical links and 404.html (so a missing page at any
+    depth on that host gets a styled 404). Every other link is relative, so the same folder
+    also works from file:// and under any sub-path. The build is reproducible: page dates
+    come from SOURCE_DATE_EPOCH (the epoch when unset)."""
     out_dir = Path(out_dir).resolve()  # mkdocs resolves relative paths against its config file
     t0 = time.perf_counter()
     try:
@@ -190,6 +212,7 @@ def render_site(out_dir: Path, *, strict: bool = True) -> Path:
     except ValueError as e:
         raise SaetaxError(str(e)) from None
     model = build_model(arts)
+    site_url = site_url or model.options.url
     t_model = time.perf_counter()
     final = out_dir / "site"
     work = Path(tempfile.mkdtemp(prefix=".site-build-", dir=out_dir))
@@ -199,17 +222,18 @@ def render_site(out_dir: Path, *, strict: bool = True) -> Path:
         render_markdown(model, docs_dir)
         t_md = time.perf_counter()
         with replacing(final) as site_dir:
-            write_mkdocs_yml(model, work / "mkdocs.yml", docs_dir, site_dir, strict)
-            mkdocs_build(work / "mkdocs.yml")
-            relative_404(site_dir / "404.html")
+            write_mkdocs_yml(model, work / "mkdocs.yml", docs_dir, site_dir, strict, site_url)
+            n_pages = sum(1 for _ in docs_dir.rglob("*.md"))
+            with progress.ticking(n_pages, "mkdocs", unit="page"):  # ticked by mkdocs_hooks.py
+                mkdocs_build(work / "mkdocs.yml")
+            if not site_url:
+                relative_404(site_dir / "404.html")
         log.info(
             "site model %.1f s, markdown %.1f s, mkdocs %.1f s",
             t_model - t0,
             t_md - t_model,
             time.perf_counter() - t_md,
         )
-    except SiteError as e:
-        raise SaetaxError(str(e)) from None
     finally:
         shutil.rmtree(work, ignore_errors=True)
     log.info("site built in %.1f s: %d pages", time.perf_counter() - t0, len(model.pages))

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from generator.artifacts import Artifacts, Col, Manifest, Recommendation, RunArtifacts
+from generator.checks import on_random_baseline
 from generator.site import figures
 from generator.site.evolution_pages import card_data, ends_with, evolution_pages
 from generator.site.page import Page, SiteOptions, html_path, run_dir
@@ -50,6 +51,7 @@ def options_from(manifest: Manifest) -> SiteOptions:
         min_page_size=site.min_page_size,
         max_cluster_pages=site.max_cluster_pages,
         members_shown=interpret.members_shown,
+        url=site.url,
     )
 
 
@@ -128,6 +130,7 @@ def home_page(manifest: Manifest, runs: list[RunSummary], figs: dict[str, Any]) 
             "n_runs": len(runs),
             "selection": manifest.selection,
             "structure": manifest.decoder_structure,
+            "on_random_baseline": on_random_baseline(manifest.decoder_structure),
             "landscape": manifest.pca.landscape,
         },
     )
@@ -160,7 +163,6 @@ def method_page(manifest: Manifest) -> Page:
         {
             "config_yaml": yaml.safe_dump(manifest.config, sort_keys=False),
             "generator": manifest.generator,
-            "stage_seconds": manifest.stage_seconds,
             "sae": manifest.sae,
             "lens": manifest.lens,
             "runs": manifest.runs,

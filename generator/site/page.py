@@ -28,6 +28,7 @@ class SiteOptions:
     max_children_detailed: int = 20
     members_shown: int = 50
     tokens_shown: int = 8
+    url: str | None = None  # where the site will be served (MkDocs' site_url)
 
 
 def run_dir(run_id: str) -> str:

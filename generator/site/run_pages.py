@@ -36,7 +36,6 @@ class RunSummary:
     level0: LevelMetrics
     stability: float | None  # level 0: the weakest of its order, seed and subsample ARIs
     score: float  # the recommender's level-weighted quality
-    fit_seconds: float
     levels: list[LevelMetrics]
     art: bool  # the run reports ART diagnostics (match, founders)
     matched_to: str | None
@@ -100,7 +99,6 @@ def run_summary(r: RunArtifacts) -> RunSummary:
         level0=m.metrics[0],
         stability=level_quality(m.metrics[0])[1]["stability"] if _measured(m.metrics[0]) else None,
         score=run_score(m.metrics),
-        fit_seconds=m.fit_seconds,
         levels=m.metrics,
         art=r.column(Col.created(0)) is not None,
         matched_to=m.matched_to,

@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from generator.artifacts import LensIdentity
 from generator.errors import SourceError
+from generator.progress import third_party_quiet
 
 log = logging.getLogger(__name__)
 
@@ -93,10 +94,11 @@ def load_lens(
     if revision:
         kwargs["revision"] = revision
     try:
-        tokenizer = transformers.AutoTokenizer.from_pretrained(
-            location, **({"revision": revision} if revision else {})
-        )
-        net, info = auto.from_pretrained(location, output_loading_info=True, **kwargs)
+        with third_party_quiet():  # weight-loading bars, unless -v
+            tokenizer = transformers.AutoTokenizer.from_pretrained(
+                location, **({"revision": revision} if revision else {})
+            )
+            net, info = auto.from_pretrained(location, output_loading_info=True, **kwargs)
     except OSError as e:
         raise SourceError(f"lens model {model!r} could not be loaded ({_first_line(e)}).") from None
     except ValueError as e:  # e.g. an encoder-only config asked for as a causal LM

@@ -18,6 +18,7 @@ import numpy as np
 from generator.artifacts import SaeIdentity
 from generator.cache import array_hash
 from generator.errors import DataError, SourceError, check_finite_rows
+from generator.progress import third_party_quiet
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +104,8 @@ def read_sparsify_cfg(folder: Path) -> dict[str, Any]:
     raw = json.loads((folder / "cfg.json").read_text())
     if "d_in" not in raw:
         raise SourceError(f"{folder / 'cfg.json'}: no 'd_in' key; is this a sparsify SAE folder?")
-    from sparsify.config import SparseCoderConfig  # heavy import, only when loading
+    with third_party_quiet():  # its import prints a Triton notice
+        from sparsify.config import SparseCoderConfig  # heavy import, only when loading
 
     d_in = int(raw["d_in"])
     body = {k: v for k, v in raw.items() if k != "d_in"}

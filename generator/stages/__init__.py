@@ -6,14 +6,3 @@ stage's code changes what it computes), typed input and output dataclasses, `key
 of its cache entry. A stage reads only its input dataclass: never another stage's cache
 folder. `generator.pipeline` runs them in dependency order through the cache.
 """
-
-from __future__ import annotations
-
-from typing import Any
-
-
-def progress(total: int, desc: str, unit: str = "row") -> Any:
-    """A progress bar on a terminal, silent elsewhere (tqdm's `disable=None`)."""
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=desc, unit=unit, leave=False, disable=None)

@@ -12,8 +12,8 @@ import numpy as np
 from generator.artifacts import LensIdentity, from_json, to_json
 from generator.cache import stable_json
 from generator.lens import LensTable, NormMode
+from generator.progress import bar as progress
 from generator.sources.lens import LensHandle
-from generator.stages import progress
 
 NAME = "lens"
 VERSION = 1

@@ -16,8 +16,8 @@ import numpy as np
 
 from generator.cache import Cache, Entry
 from generator.methods import Diagnostics, RunResult
+from generator.progress import bar as progress
 from generator.stability import Stability
-from generator.stages import progress
 from generator.sweep import Executor, RunSpec, RunTask
 
 log = logging.getLogger(__name__)

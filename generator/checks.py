@@ -1,0 +1,140 @@
+"""Problems the metrics can flag, by name: what `saetax build --fail-on NAME` fails on,
+what build.json and the CI summary report, and (for `random-structure`) what the site's
+home page says.
+
+Every check is computed from the artifacts alone, on every build; `--fail-on` only
+decides which of them end the build with exit code 4.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from generator.recommend import MAX_SINGLETONS
+from generator.records import DecoderStructure, LevelMetrics
+
+if TYPE_CHECKING:
+    from generator.artifacts import Artifacts
+
+RANDOM_MARGIN = 0.05  # decoder NN cosine within this of random directions: no structure
+MIN_STABILITY = 0.5  # the weakest ARI of the recommended run's level 0
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    failed: bool
+    detail: str  # the numbers behind the verdict, in words
+
+    def to_dict(self) -> dict[str, object]:
+        return {"name": self.name, "failed": self.failed, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    summary: str  # what failing means, for --help and docs/publishing.md
+    run: Callable[[Artifacts], CheckResult]
+
+
+def on_random_baseline(ds: DecoderStructure) -> bool:
+    """The decoder's median nearest-neighbour cosine is within RANDOM_MARGIN of what random
+    unit vectors of its shape give: its directions look like noise."""
+    return ds.decoder.median <= ds.random.median + RANDOM_MARGIN
+
+
+def _random_structure(arts: Artifacts) -> CheckResult:
+    ds = arts.manifest.decoder_structure
+    return CheckResult(
+        "random-structure",
+        on_random_baseline(ds),
+        f"median nearest-neighbour cosine {ds.decoder.median:.3f} against "
+        f"{ds.random.median:.3f} for random directions (fails within {RANDOM_MARGIN})",
+    )
+
+
+def _level0(arts: Artifacts) -> tuple[str, LevelMetrics] | None:
+    rec = arts.manifest.recommended
+    return None if rec is None else (rec.run, arts.run(rec.run).meta.metrics[0])
+
+
+def _baseline_recommended(arts: Artifacts) -> CheckResult:
+    rec = arts.manifest.recommended
+    if rec is None:
+        return CheckResult("baseline-recommended", False, "no runs")
+    return CheckResult(
+        "baseline-recommended",
+        rec.method != "art",
+        f"recommended run {rec.run} ({rec.method}); best ART run {rec.best_art}",
+    )
+
+
+def _unstable(arts: Artifacts) -> CheckResult:
+    found = _level0(arts)
+    if found is None:
+        return CheckResult("unstable", False, "no runs")
+    run, lv = found
+    aris = {
+        "order": lv.order_ari,
+        "seed": lv.seed_ari,
+        "subsample": lv.subsample_ari,
+    }
+    measured = {k: v for k, v in aris.items() if v is not None}
+    if not measured:
+        return CheckResult("unstable", False, f"{run}: stability not measured")
+    weakest = min(measured, key=lambda k: measured[k])
+    return CheckResult(
+        "unstable",
+        measured[weakest] < MIN_STABILITY,
+        f"{run} level 0: weakest ARI {measured[weakest]:.2f} ({weakest}; fails below "
+        f"{MIN_STABILITY})",
+    )
+
+
+def _no_families(arts: Artifacts) -> CheckResult:
+    found = _level0(arts)
+    if found is None:
+        return CheckResult("no-families", False, "no runs")
+    run, lv = found
+    return CheckResult(
+        "no-families",
+        lv.singleton_share > MAX_SINGLETONS,
+        f"{run} level 0: {lv.singleton_share:.0%} of features alone (fails above "
+        f"{MAX_SINGLETONS:.0%})",
+    )
+
+
+CHECKS: dict[str, Check] = {
+    c.name: c
+    for c in (
+        Check(
+            "random-structure",
+            "the decoder's directions sit on the random baseline (nothing to cluster)",
+            _random_structure,
+        ),
+        Check(
+            "baseline-recommended",
+            "a plain baseline (agglomerative, k-means) beats every ART run",
+            _baseline_recommended,
+        ),
+        Check(
+            "unstable",
+            f"the recommended run's level 0 has an order, seed or subsample ARI below "
+            f"{MIN_STABILITY}",
+            _unstable,
+        ),
+        Check(
+            "no-families",
+            f"the recommended run leaves more than {MAX_SINGLETONS:.0%} of features alone at "
+            "level 0",
+            _no_families,
+        ),
+    )
+}
+
+
+def run_checks(arts: Artifacts) -> list[CheckResult]:
+    """Every check, in CHECKS order."""
+    return [c.run(arts) for c in CHECKS.values()]
