@@ -26,7 +26,14 @@ from generator.report import (
 
 log = logging.getLogger("generator.build")
 
-STATUS = {0: "built", 2: "bad input", 3: "site failed", 4: "check failed", 130: "interrupted"}
+STATUS = {
+    0: "built",
+    2: "bad input",
+    3: "site failed",
+    4: "check failed",
+    5: "cluster failed",
+    130: "interrupted",
+}
 
 
 def build(

@@ -213,6 +213,32 @@ class StabilityConfig(Section):
         return data
 
 
+class DaskConfig(Section):
+    """The Dask cluster of `sweep.executor: dask` (see docs/scale.md)."""
+
+    scheduler: str = "local"
+    """`local`: a LocalCluster of `sweep.workers` processes, started and closed by saetax.
+    Otherwise the address of a running scheduler, e.g. `tcp://10.0.0.5:8786`."""
+    connect_timeout: float = Field(10.0, gt=0)
+    """Seconds to wait for the scheduler before giving up with an error naming it."""
+    retries: int = Field(2, ge=0)
+    """Times a run that raised is tried again (a run whose worker died is rescheduled by
+    Dask itself, on another worker)."""
+    resources: dict[str, float] = Field(default_factory=dict)
+    """Worker resources each run needs, e.g. `{CPU: 4}` on workers started with
+    `--resources CPU=16`; empty means any worker."""
+
+    @field_validator("scheduler")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        if value != "local" and not re.fullmatch(r"(tcp|tls|inproc|ucx|ws|wss)://\S+", value):
+            raise ValueError(
+                f"{value!r} is neither `local` nor a scheduler address such as "
+                "`tcp://host:8786` (tcp, tls, ws, wss, ucx or inproc)"
+            )
+        return value
+
+
 class SweepConfig(Section):
     """The run grid: PCA settings × each method's runs × seeds. The `art` method's runs
     are ART modules × vigilance sets × hierarchy modes."""
@@ -238,11 +264,14 @@ class SweepConfig(Section):
     """Seeds (ART: input orders); each gives its own run."""
     stability: StabilityConfig = Field(default_factory=StabilityConfig)
     """Refits that measure every run's stability (see below); `false` turns them off."""
-    executor: Literal["sequential", "processes"] = "sequential"
-    """How runs are executed: one after another, or spread over local processes (each
-    worker receives the input arrays once)."""
+    executor: Literal["sequential", "processes", "dask"] = "sequential"
+    """How runs are executed: one after another, spread over local processes, or on a
+    Dask cluster (`dask`, see `sweep.dask`). Each worker receives the input arrays once;
+    results come back as values and only saetax writes the cache."""
     workers: int = Field(2, ge=1)
-    """Processes used by the `processes` executor."""
+    """Worker processes of the `processes` executor and of a `dask` LocalCluster."""
+    dask: DaskConfig = Field(default_factory=DaskConfig)
+    """Where the `dask` executor runs (ignored by the others)."""
 
     @field_validator("rho_sets")
     @classmethod

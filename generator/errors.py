@@ -11,6 +11,7 @@ EXIT_INTERNAL = 1  # a bug: please report it (run with -v for the traceback)
 EXIT_INPUT = 2  # bad config, files, hookpoints or data
 EXIT_SITE = 3  # the site could not be built (MkDocs failed, or warned under --strict)
 EXIT_CHECK = 4  # a --fail-on check failed; the site and artifacts were still written
+EXIT_CLUSTER = 5  # the Dask scheduler could not be reached, or runs kept killing workers
 EXIT_INTERRUPTED = 130
 
 
@@ -47,6 +48,13 @@ class CheckFailed(SaetaxError):
     """A check the user asked to fail on (`--fail-on`) failed; exit code 4."""
 
     exit_code = EXIT_CHECK
+
+
+class ClusterError(SaetaxError):
+    """The executor's cluster failed us (unreachable scheduler, workers lost); exit code 5.
+    Runs that finished are in the cache: rerun when the cluster is back."""
+
+    exit_code = EXIT_CLUSTER
 
 
 def exit_code_of(error: BaseException) -> int:

@@ -19,6 +19,7 @@ from generator.artifacts import ArtifactSet, write
 from generator.cache import Cache, text_hash
 from generator.config import Config, SaeConfig, check_against_data
 from generator.errors import resolve_device
+from generator.executors import make_executor
 from generator.follow import chosen_run, follow
 from generator.progress import Recorder
 from generator.sources.lens import LensHandle
@@ -33,7 +34,7 @@ from generator.stages import (
     selection,
     umap,
 )
-from generator.sweep import grid, make_executor, matched
+from generator.sweep import grid, matched
 
 NEIGHBOURS = 10  # nearest features listed on each feature's card
 
@@ -83,7 +84,7 @@ def analyze(cfg: Config, out_dir: Path, recorder: Recorder | None = None) -> Pat
 
     X = {dims: pca_e.value.project(W_sel, dims) for dims in cfg.pca.dims}
     x_key = {dims: text_hash(pca_e.key, str(dims)) for dims in cfg.pca.dims}
-    executor = make_executor(cfg.sweep.executor, cfg.sweep.workers)
+    executor = make_executor(cfg.sweep)
 
     def fit(specs: list) -> list:
         ins = [runs.RunIn(s, X[s.pca_dims], x_key[s.pca_dims]) for s in specs]

@@ -39,11 +39,65 @@ def configure(verbosity: int) -> None:
     os.environ.setdefault("SPARSIFY_DISABLE_TRITON", "1")  # no Triton on CPU; GPU decode unused
 
 
-def bar(total: int, desc: str, unit: str = "row") -> Any:
-    """A progress bar with an ETA on a terminal; nothing in a log or under -q."""
+LINE_EVERY = float(os.environ.get("SAETAX_PROGRESS_EVERY", "30"))  # seconds between lines
+
+
+def bar(total: int, desc: str, unit: str = "row", lines: bool = False) -> Any:
+    """A progress bar with an ETA on a terminal; nothing in a log or under -q.
+
+    `lines`: in a log (not a terminal, not -q), write a plain line `desc  done/total
+    (pct), ETA` at most every LINE_EVERY seconds instead (long sweeps in CI)."""
+    import sys
+
     from tqdm.auto import tqdm
 
+    if lines and _settings["bars"] and not sys.stderr.isatty():
+        return LineProgress(total, desc, unit)
     return tqdm(total=total, desc=desc, unit=unit, leave=False, disable=bar_disabled())
+
+
+class LineProgress:
+    """tqdm's `update`/context interface, reported as periodic log lines."""
+
+    def __init__(self, total: int, desc: str, unit: str, every: float | None = None):
+        self.total, self.desc, self.unit, self.n = total, desc, unit, 0
+        self.every = LINE_EVERY if every is None else every
+        self._t0 = self._last = time.monotonic()
+        self._n0: int | None = None  # done before timing started (cache hits)
+
+    def __enter__(self) -> LineProgress:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        return None
+
+    def update(self, n: int = 1) -> None:
+        now = time.monotonic()
+        if self._n0 is None:  # the first update: what was already done (cached)
+            self._n0, self._t0 = n, now
+        self.n += n
+        if now - self._last >= self.every and self.n < self.total:
+            self._last = now
+            log.info("%s", self.line(now))
+
+    def line(self, now: float) -> str:
+        done, pct = f"{self.n}/{self.total} {self.unit}s", self.n / max(self.total, 1)
+        rate_n = self.n - (self._n0 or 0)
+        if rate_n <= 0 or now <= self._t0:
+            return f"{self.desc}  {done} ({pct:.0%})"
+        eta = (self.total - self.n) * (now - self._t0) / rate_n
+        return f"{self.desc}  {done} ({pct:.0%}), ETA {_duration(eta)}"
+
+
+def _duration(seconds: float) -> str:
+    m, s = divmod(int(round(seconds)), 60)
+    h, m = divmod(m, 60)
+    return f"{h} h {m:02d} min" if h else f"{m} min {s:02d} s" if m else f"{s} s"
+
+
+def third_party_allowed() -> bool:
+    """Whether -v asked for third-party output (library logs, loading bars)."""
+    return _settings["third_party"]
 
 
 def bar_disabled() -> bool | None:

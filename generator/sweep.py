@@ -1,32 +1,16 @@
-"""The run grid (PCA settings × each method's runs × seeds), the task an executor runs, and
-the executors.
-
-The contract: a `RunTask` is a value (a `RunSpec` plus the content hash of its input
-array); the arrays travel separately, once per worker, as `{hash: array}`; an executor
-returns each task's `TaskResult` (a value) and never touches the cache. Only the driver
-writes the cache, so an executor can be a process pool or a cluster without a shared
-filesystem.
-"""
+"""The run grid: PCA settings × each method's runs × seeds, and the baselines matched to
+each ART run's number of clusters. Where the runs are fitted is `generator.executors`."""
 
 from __future__ import annotations
 
-import logging
-import multiprocessing
-import time
-from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from generator.config import Config
 from generator.errors import ConfigError
 
 if TYPE_CHECKING:
     from generator.methods import RunResult
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -98,85 +82,3 @@ def matched(cfg: Config, fitted: list[tuple[RunSpec, RunResult]]) -> list[RunSpe
                 seen.add(run.run_id)
                 runs.append(run)
     return runs
-
-
-# ---------------------------------------------------------------------------------------
-# tasks and executors
-
-
-@dataclass(frozen=True)
-class RunTask:
-    """One run to fit: what to fit, and which shared input array (by content hash)."""
-
-    spec: RunSpec
-    x_key: str
-
-
-@dataclass
-class TaskResult:
-    """What a task sends back: the fitted run and the seconds it took where it ran."""
-
-    result: RunResult
-    seconds: float
-
-
-def run_task(task: RunTask, arrays: dict[str, np.ndarray]) -> TaskResult:
-    """Fit one run (what every executor calls, wherever it runs)."""
-    from generator.methods import fit_run
-
-    t0 = time.perf_counter()
-    result = fit_run(task.spec, arrays[task.x_key])
-    return TaskResult(result, time.perf_counter() - t0)
-
-
-class Executor(Protocol):
-    """Runs independent tasks over shared input arrays; results come back in task order."""
-
-    def map(self, tasks: list[RunTask], arrays: dict[str, np.ndarray]) -> Iterator[TaskResult]: ...
-
-
-class SequentialExecutor:
-    """One task after another in this process (the default)."""
-
-    def map(self, tasks: list[RunTask], arrays: dict[str, np.ndarray]) -> Iterator[TaskResult]:
-        for t in tasks:
-            yield run_task(t, arrays)
-
-
-_WORKER_ARRAYS: dict[str, np.ndarray] = {}
-
-
-def _init_worker(arrays: dict[str, np.ndarray]) -> None:
-    _WORKER_ARRAYS.update(arrays)
-
-
-def _run_in_worker(task: RunTask) -> TaskResult:
-    return run_task(task, _WORKER_ARRAYS)
-
-
-class ProcessExecutor:
-    """Tasks spread over local processes. Each worker receives the arrays once, at start;
-    workers are spawned, not forked, because a fork after numba's OpenMP threads have
-    started can deadlock (each compiled kernel is loaded from numba's disk cache)."""
-
-    def __init__(self, workers: int):
-        self.workers = workers
-
-    def map(self, tasks: list[RunTask], arrays: dict[str, np.ndarray]) -> Iterator[TaskResult]:
-        if not tasks:
-            return
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(
-            min(self.workers, len(tasks)),
-            mp_context=ctx,
-            initializer=_init_worker,
-            initargs=(arrays,),
-        ) as pool:
-            yield from pool.map(_run_in_worker, tasks)
-
-
-EXECUTORS = {"sequential": lambda workers: SequentialExecutor(), "processes": ProcessExecutor}
-
-
-def make_executor(name: str, workers: int) -> Executor:
-    return EXECUTORS[name](workers)

@@ -15,10 +15,11 @@ from pathlib import Path
 import numpy as np
 
 from generator.cache import Cache, Entry
+from generator.executors import Executor, RunTask
 from generator.methods import Diagnostics, RunResult
 from generator.progress import bar as progress
 from generator.stability import Stability
-from generator.sweep import Executor, RunSpec, RunTask
+from generator.sweep import RunSpec
 
 log = logging.getLogger(__name__)
 
@@ -115,9 +116,10 @@ def fit_all(cache: Cache, inputs: list[RunIn], executor: Executor) -> list[Entry
     todo = [i for i, e in enumerate(entries) if e is None]
     arrays = {inputs[i].x_key: inputs[i].X for i in todo}
     tasks = [RunTask(inputs[i].spec, inputs[i].x_key) for i in todo]
-    with progress(len(inputs), "runs", unit="run") as bar:
+    with progress(len(inputs), "runs", unit="run", lines=True) as bar:
         bar.update(len(inputs) - len(todo))
-        for i, done in zip(todo, executor.map(tasks, arrays)):
+        for t, done in executor.map(tasks, arrays):
+            i = todo[t]
             entries[i] = cache.store(stage, inputs[i], done.result, done.seconds)
             bar.update(1)
     return [e for e in entries if e is not None]

@@ -1,0 +1,157 @@
+"""The sweep on a Dask cluster (`sweep.executor: dask`).
+
+`scheduler: local` starts a LocalCluster of `sweep.workers` processes for the build and
+closes it after; an address (`tcp://host:8786`) uses a cluster the user runs (SLURM via
+dask-jobqueue, Kubernetes, `dask scheduler` + `dask worker` by hand).
+
+What travels: each input array is scattered once and replicated to every worker
+(`broadcast`), so a worker holds one copy that all its tasks share; a task is a
+`RunTask` (a spec and an array's hash, under a kilobyte); a result is a `TaskResult`
+value. Nothing is read from or written to a shared filesystem: the client stores results
+in the cache as they arrive. A worker that dies mid-run has its task rescheduled by Dask
+on another worker; a run that raises is retried `retries` times.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import uuid
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from generator.errors import ClusterError
+from generator.executors import RunTask, TaskResult, run_task
+
+if TYPE_CHECKING:
+    from generator.config import SweepConfig
+
+log = logging.getLogger(__name__)
+
+
+def _run_on_worker(task: RunTask, X: np.ndarray) -> TaskResult:
+    return run_task(task, {task.x_key: X})
+
+
+class DaskExecutor:
+    """Runs tasks on a Dask cluster; see the module's docstring for what travels where."""
+
+    def __init__(
+        self,
+        scheduler: str = "local",
+        workers: int = 2,
+        connect_timeout: float = 10.0,
+        retries: int = 2,
+        resources: dict[str, float] | None = None,
+    ):
+        self.scheduler = scheduler
+        self.workers = workers
+        self.connect_timeout = connect_timeout
+        self.retries = retries
+        self.resources = dict(resources or {})
+
+    @contextlib.contextmanager
+    def client(self) -> Iterator[Any]:
+        """A connected `distributed.Client`: to a LocalCluster started here, or to the
+        scheduler at `self.scheduler`."""
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError as e:  # pragma: no cover - distributed is a dependency
+            raise ClusterError(
+                f"sweep.executor: dask needs the `distributed` package ({e}); "
+                "install it with `pip install distributed`."
+            ) from None
+        from generator.progress import third_party_allowed
+
+        quiet = not third_party_allowed()  # Dask's own warnings (a restarted worker) with -v
+        if self.scheduler == "local":
+            with (
+                LocalCluster(
+                    n_workers=self.workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=None,
+                    silence_logs=logging.ERROR if quiet else logging.WARNING,
+                    env=_worker_env(self.workers),
+                ) as cluster,
+                Client(cluster) as client,
+            ):
+                yield client
+            return
+        try:
+            client = Client(self.scheduler, timeout=self.connect_timeout)
+        except (OSError, TimeoutError) as e:
+            raise ClusterError(
+                f"sweep.dask.scheduler: cannot reach the Dask scheduler at {self.scheduler} "
+                f"within {self.connect_timeout:g} s ({type(e).__name__}: {e}). Start it "
+                "(`dask scheduler`), check the address, or use `scheduler: local`."
+            ) from None
+        with client:
+            yield client
+
+    def map(
+        self, tasks: list[RunTask], arrays: dict[str, np.ndarray]
+    ) -> Iterator[tuple[int, TaskResult]]:
+        if not tasks:
+            return
+        from distributed import as_completed
+        from distributed.client import FutureCancelledError
+        from distributed.scheduler import KilledWorker
+
+        with self.client() as client:
+            if not client.scheduler_info().get("workers"):
+                client.wait_for_workers(1, timeout=self.connect_timeout * 6)
+            shared = client.scatter(
+                {k: arrays[k] for k in {t.x_key for t in tasks}}, broadcast=True, hash=False
+            )
+            build = uuid.uuid4().hex[:8]  # keys unique on a cluster shared by several builds
+            futures = {
+                client.submit(
+                    _run_on_worker,
+                    t,
+                    shared[t.x_key],
+                    key=f"saetax-{build}-{i}-{t.spec.run_id}",
+                    retries=self.retries,
+                    resources=self.resources or None,
+                    pure=False,
+                ): i
+                for i, t in enumerate(tasks)
+            }
+            try:
+                for f in as_completed(futures):
+                    try:
+                        yield futures[f], f.result()
+                    except KilledWorker as e:
+                        raise ClusterError(
+                            f"run {tasks[futures[f]].spec.run_id} killed every worker it was "
+                            f"sent to ({e}); the worker's memory is the usual cause (see "
+                            "docs/scale.md). Finished runs are cached; rerun to continue."
+                        ) from None
+                    except FutureCancelledError as e:
+                        raise ClusterError(
+                            f"the Dask cluster at {self.scheduler} cancelled run "
+                            f"{tasks[futures[f]].spec.run_id} ({e}); finished runs are cached."
+                        ) from None
+            finally:
+                client.cancel(list(futures), force=True)
+                client.cancel(list(shared.values()), force=True)
+
+
+def _worker_env(workers: int) -> dict[str, str]:
+    """Each local worker gets its share of the cores for numba's and BLAS's threads, so
+    `workers` processes do not oversubscribe the machine."""
+    per = str(max(1, (os.cpu_count() or 1) // workers))
+    return {
+        "NUMBA_NUM_THREADS": per,
+        "OMP_NUM_THREADS": per,
+        "OPENBLAS_NUM_THREADS": per,
+        "MKL_NUM_THREADS": per,
+    }
+
+
+def from_config(sweep: SweepConfig) -> DaskExecutor:
+    d = sweep.dask
+    return DaskExecutor(d.scheduler, sweep.workers, d.connect_timeout, d.retries, d.resources)

@@ -1,0 +1,211 @@
+"""The executors: tasks and results are values; every executor (sequential, processes,
+a Dask LocalCluster) gives the same runs; a killed Dask worker does not fail the sweep."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import signal
+import socket
+
+import numpy as np
+import pytest
+
+from generator import pipeline
+from generator.errors import EXIT_CLUSTER, ClusterError
+from generator.executors import RunTask, run_task
+from generator.executors.dask import DaskExecutor
+from generator.executors.local import ProcessExecutor, SequentialExecutor
+from generator.sweep import RunSpec, grid
+from tests.conftest import fixture_config, fixture_dict
+
+
+def _spec(rhos=(0.3, 0.6), seed=0):
+    params = {
+        "module": "cosine",
+        "module_params": {},
+        "rho_values": list(rhos),
+        "hierarchy": "nested",
+    }
+    return RunSpec(
+        "art", params, None, seed, {"orders": 1, "seeds": 1, "subsamples": 2, "fraction": 0.9}
+    )
+
+
+def test_a_task_is_a_small_value_and_its_array_travels_apart():
+    X = np.random.default_rng(0).standard_normal((300, 16)).astype(np.float32)
+    task = RunTask(_spec(), "x1")
+    assert len(pickle.dumps(task)) < 1_000  # no array, no path inside
+    done = run_task(task, {"x1": X})
+    again = pickle.loads(pickle.dumps(done))  # results come back as values
+    np.testing.assert_array_equal(again.result.labels, done.result.labels)
+    assert done.result.labels.shape == (300, 2) and done.seconds > 0
+
+
+def test_the_process_executor_returns_what_the_sequential_one_does():
+    rng = np.random.default_rng(1)
+    arrays = {"a": rng.standard_normal((200, 8)), "b": rng.standard_normal((150, 8))}
+    tasks = [RunTask(_spec(seed=s), k) for s in (0, 1) for k in ("a", "b")]
+    _same_results(dict(SequentialExecutor().map(tasks, arrays)), ProcessExecutor(2), tasks, arrays)
+    assert list(ProcessExecutor(2).map([], arrays)) == []
+
+
+def _same_results(seq, executor, tasks, arrays):
+    """Every task comes back once, under its own index, equal to the sequential result."""
+    got = {}
+    for i, done in executor.map(tasks, arrays):
+        assert i not in got
+        got[i] = done
+    assert sorted(got) == list(range(len(tasks)))
+    for i, s in seq.items():
+        p = got[i]
+        np.testing.assert_array_equal(s.result.labels, p.result.labels)
+        np.testing.assert_array_equal(s.result.diagnostics.match, p.result.diagnostics.match)
+        assert s.result.stability.order_ari == p.result.stability.order_ari
+        assert s.result.stability.subsample_ari == p.result.stability.subsample_ari
+    return got
+
+
+@pytest.mark.slow
+def test_a_dask_local_cluster_returns_what_the_sequential_executor_does():
+    rng = np.random.default_rng(1)
+    arrays = {"a": rng.standard_normal((200, 8)), "b": rng.standard_normal((150, 8))}
+    # the same spec on two arrays: equal run ids must not share a Dask key
+    tasks = [RunTask(_spec(seed=s), k) for s in (0, 1) for k in ("a", "b")]
+    seq = dict(SequentialExecutor().map(tasks, arrays))
+    _same_results(seq, DaskExecutor("local", workers=2), tasks, arrays)
+    assert list(DaskExecutor("local", workers=2).map([], arrays)) == []
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_sweep_does_not_fail_it():
+    from distributed import Client, LocalCluster
+
+    rng = np.random.default_rng(2)
+    arrays = {"x": rng.standard_normal((1500, 24)).astype(np.float32)}
+    tasks = [RunTask(_spec(rhos=(0.2, 0.4, 0.6), seed=s), "x") for s in range(6)]
+    seq = dict(SequentialExecutor().map(tasks, arrays))
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, dashboard_address=None, silence_logs=50
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        executor = DaskExecutor(cluster.scheduler_address, retries=0)
+        pids = set(client.run(os.getpid).values())
+        got, killed = {}, None
+        for i, done in executor.map(tasks, arrays):
+            got[i] = done
+            if killed is None:  # after the first result: the other runs are in flight
+                busy = [w for w, ts in client.processing().items() if ts]
+                killed = client.run(os.getpid, workers=busy[:1])[busy[0]]
+                os.kill(killed, signal.SIGKILL)
+        assert killed in pids and killed not in set(client.run(os.getpid).values())
+    assert sorted(got) == list(range(len(tasks)))
+    for i, s in seq.items():
+        np.testing.assert_array_equal(s.result.labels, got[i].result.labels)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_an_unreachable_scheduler_is_one_error_naming_its_address():
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    tasks = [RunTask(_spec(), "x")]
+    with pytest.raises(ClusterError, match=f"cannot reach the Dask scheduler at {address}"):
+        list(DaskExecutor(address, connect_timeout=1).map(tasks, {"x": np.zeros((5, 3))}))
+
+
+def test_an_unreachable_scheduler_exits_5_from_the_command_line(tmp_path, sae_root, tiny_lm):
+    import yaml
+    from click.testing import CliRunner
+
+    from generator.cli import main
+
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    sweep = {"executor": "dask", "dask": {"scheduler": address, "connect_timeout": 1}}
+    cfg = fixture_dict(sae_root, tiny_lm, sweep=sweep)
+    (tmp_path / "c.yml").write_text(yaml.safe_dump(cfg))
+    r = CliRunner().invoke(main, ["analyze", "-c", str(tmp_path / "c.yml"), "-o", str(tmp_path)])
+    assert r.exit_code == EXIT_CLUSTER, r.output
+    lines = [ln for ln in r.output.splitlines() if "error" in ln]
+    assert len(lines) == 1 and address in lines[0] and "sweep.dask.scheduler" in lines[0]
+
+
+@pytest.mark.parametrize("scheduler", ["localhost:8786", "http://host:8786", "tcp://", "LOCAL", ""])
+def test_a_scheduler_that_is_no_address_is_refused_with_what_is_accepted(scheduler):
+    from generator.config import parse_config
+    from generator.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="scheduler") as e:
+        parse_config(fixture_dict("x", "y", sweep={"dask": {"scheduler": scheduler}}))
+    assert "tcp://host:8786" in str(e.value)
+
+
+def _comparable(obj):
+    """JSON without timings and without the executor settings (which is what differs)."""
+    if isinstance(obj, dict):
+        drop = ("executor", "workers", "dask")
+        return {k: _comparable(v) for k, v in obj.items() if "seconds" not in k and k not in drop}
+    if isinstance(obj, list):
+        return [_comparable(v) for v in obj]
+    return obj
+
+
+@pytest.mark.slow
+def test_analyses_on_every_executor_write_identical_artifacts(tmp_path, sae_root, tiny_lm):
+    outs = {}
+    for executor in ("sequential", "processes", "dask"):
+        cfg = fixture_config(
+            sae_root,
+            tiny_lm,
+            sweep={"executor": executor, "workers": 2, "hierarchy": ["nested", "smart"]},
+        )
+        outs[executor] = pipeline.analyze(cfg, tmp_path / executor)
+    a = outs["sequential"]
+    files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+    assert len([f for f in files if f.name == "run.json"]) == len(grid(cfg))
+    for b in (outs["processes"], outs["dask"]):
+        assert files == sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
+        for rel in files:
+            if rel.suffix == ".json":
+                assert _comparable(json.loads((a / rel).read_text())) == _comparable(
+                    json.loads((b / rel).read_text())
+                ), rel
+            else:
+                assert (a / rel).read_bytes() == (b / rel).read_bytes(), rel
+
+
+@pytest.mark.slow
+def test_a_dask_build_interrupted_on_the_client_resumes_from_the_cache(
+    tmp_path, sae_root, tiny_lm, monkeypatch, caplog
+):
+    import logging
+
+    from generator.cache import Cache
+
+    sweep = {"executor": "dask", "workers": 2}
+    cfg = fixture_config(sae_root, tiny_lm, sweep=sweep)
+    real_store, stored = Cache.store, []
+
+    def ctrl_c_on_third_run(self, stage, inp, value, seconds):
+        if stage.NAME == "run":
+            if len(stored) == 2:
+                raise KeyboardInterrupt  # the user pressed Ctrl-C on the client
+            stored.append(inp.spec.run_id)
+        return real_store(self, stage, inp, value, seconds)
+
+    monkeypatch.setattr(Cache, "store", ctrl_c_on_third_run)
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.analyze(cfg, tmp_path)
+    monkeypatch.setattr(Cache, "store", real_store)
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="generator.cache"):
+        pipeline.analyze(cfg, tmp_path)
+    run_hits = [r for r in caplog.records if r.getMessage().startswith("cache hit: run")]
+    assert sorted(r.getMessage().split()[3] for r in run_hits) == sorted(stored)
+    assert len(grid(cfg)) == 8 and len(run_hits) == 2
