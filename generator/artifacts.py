@@ -12,6 +12,9 @@
       evolution/<name>/features.parquet  every snapshot's features: category, resonated, match
       evolution/<name>/categories.parquet  every category: members, drift, tokens per snapshot
 
+A model build (`sae.hookpoints`) writes `model.json` (the config and the hookpoints) and
+one such set per hookpoint under `hookpoints/<hookpoint>/`.
+
 `docs/artifacts.md` documents every file and column. The JSON files are typed
 (`generator.records`: `Manifest`, `RunMeta`, `LevelMetrics`, `EvolutionMeta`), column
 names are defined here once, and readers hand out these types, so the site never reads a
@@ -33,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from generator.atomic import previous, replacing
+from generator.errors import reading
 from generator.records import (  # noqa: F401  (the format's records, read through here)
     CLUSTER_COLUMNS,
     SCHEMA_VERSION,
@@ -45,6 +49,7 @@ from generator.records import (  # noqa: F401  (the format's records, read throu
     LensIdentity,
     LevelMetrics,
     Manifest,
+    ModelMeta,
     NnSummary,
     PcaInfo,
     Recommendation,
@@ -54,6 +59,7 @@ from generator.records import (  # noqa: F401  (the format's records, read throu
     SnapshotCounts,
     SnapshotInfo,
     from_json,
+    hookpoint_folder,
     to_json,
 )
 
@@ -168,28 +174,75 @@ def _dumps(obj: Any) -> str:
 def write(out_dir: Path, arts: ArtifactSet) -> Path:
     """Write the set to OUT/artifacts atomically; returns that folder."""
     final = Path(out_dir) / "artifacts"
+    with replacing(final) as tmp:
+        _write_set(tmp, arts)
+    return final
+
+
+def write_model(out_dir: Path, meta: ModelMeta, sets: dict[str, ArtifactSet]) -> Path:
+    """A model build: OUT/artifacts/model.json and one set per hookpoint under
+    `hookpoints/<folder>/`, all swapped in at once."""
+    final = Path(out_dir) / "artifacts"
+    folders = [hookpoint_folder(h) for h in sets]
+    if len(set(folders)) != len(folders):
+        dup = next(f for f in folders if folders.count(f) > 1)
+        raise ArtifactError(f"two hookpoints share the folder name {dup!r}; rename one.")
+    meta = dataclasses.replace(meta, schema_version=SCHEMA_VERSION, hookpoints=list(sets))
+    with replacing(final) as tmp:
+        (tmp / "model.json").write_text(_dumps(to_json(meta)))
+        for hookpoint, arts in sets.items():
+            d = tmp / "hookpoints" / hookpoint_folder(hookpoint)
+            d.mkdir(parents=True)
+            _write_set(d, arts)
+    return final
+
+
+def _write_set(tmp: Path, arts: ArtifactSet) -> None:
     manifest = dataclasses.replace(
         arts.manifest,
         schema_version=SCHEMA_VERSION,
         runs=[r.run_id for r in arts.runs],
         evolutions=[e.name for e in arts.evolutions],
     )
-    with replacing(final) as tmp:
-        (tmp / "manifest.json").write_text(_dumps(to_json(manifest)))
-        arts.features.to_parquet(tmp / "features.parquet", index=False)
-        for r in arts.runs:
-            d = tmp / "runs" / r.run_id
-            d.mkdir(parents=True)
-            (d / "run.json").write_text(_dumps(to_json(r.meta)))
-            r.assignments.to_parquet(d / "assignments.parquet", index=False)
-            r.clusters.to_parquet(d / "clusters.parquet", index=False)
-        for e in arts.evolutions:
-            d = tmp / "evolution" / e.name
-            d.mkdir(parents=True)
-            (d / "evolution.json").write_text(_dumps(to_json(e.meta)))
-            e.features.to_parquet(d / "features.parquet", index=False)
-            e.categories.to_parquet(d / "categories.parquet", index=False)
-    return final
+    (tmp / "manifest.json").write_text(_dumps(to_json(manifest)))
+    arts.features.to_parquet(tmp / "features.parquet", index=False)
+    for r in arts.runs:
+        d = tmp / "runs" / r.run_id
+        d.mkdir(parents=True)
+        (d / "run.json").write_text(_dumps(to_json(r.meta)))
+        r.assignments.to_parquet(d / "assignments.parquet", index=False)
+        r.clusters.to_parquet(d / "clusters.parquet", index=False)
+    for e in arts.evolutions:
+        d = tmp / "evolution" / e.name
+        d.mkdir(parents=True)
+        (d / "evolution.json").write_text(_dumps(to_json(e.meta)))
+        e.features.to_parquet(d / "features.parquet", index=False)
+        e.categories.to_parquet(d / "categories.parquet", index=False)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    with reading(path, "artifact JSON", ArtifactError):
+        data = json.loads(path.read_text())
+        if not isinstance(data, dict):
+            raise ValueError(f"a JSON object was expected, got {type(data).__name__}")
+        return data
+
+
+def _read_record(cls: type, path: Path) -> Any:
+    """A top-level record (manifest.json, model.json) of this schema version."""
+    data = _read_json(path)
+    version = data.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise ArtifactError(
+            f"{path.parent}: artifacts have schema_version {version!r}; this version of saetax "
+            f"reads {SCHEMA_VERSION}. Re-run `saetax analyze` to regenerate them."
+        )
+    return from_json(cls, data)
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    with reading(path, "a Parquet file", ArtifactError):
+        return pd.read_parquet(path)
 
 
 class Artifacts:
@@ -197,14 +250,7 @@ class Artifacts:
 
     def __init__(self, root: Path):
         self.root = Path(root)
-        data = json.loads((self.root / "manifest.json").read_text())
-        version = data.get("schema_version")
-        if version != SCHEMA_VERSION:
-            raise ArtifactError(
-                f"{self.root}: artifacts have schema_version {version!r}; this version of saetax reads "
-                f"{SCHEMA_VERSION}. Re-run `saetax analyze` to regenerate them."
-            )
-        self.manifest: Manifest = from_json(Manifest, data)
+        self.manifest: Manifest = _read_record(Manifest, self.root / "manifest.json")
 
     @property
     def run_ids(self) -> list[str]:
@@ -212,7 +258,7 @@ class Artifacts:
 
     @cached_property
     def features(self) -> pd.DataFrame:
-        return pd.read_parquet(self.root / "features.parquet")
+        return _read_parquet(self.root / "features.parquet")
 
     def _folder(self, kind: str, sub: str, name: str, have: list[str]) -> Path:
         if name not in have:
@@ -224,9 +270,9 @@ class Artifacts:
     def run(self, run_id: str) -> RunArtifacts:
         d = self._folder("run", "runs", run_id, self.run_ids)
         return RunArtifacts(
-            from_json(RunMeta, json.loads((d / "run.json").read_text())),
-            pd.read_parquet(d / "assignments.parquet"),
-            pd.read_parquet(d / "clusters.parquet"),
+            from_json(RunMeta, _read_json(d / "run.json")),
+            _read_parquet(d / "assignments.parquet"),
+            _read_parquet(d / "clusters.parquet"),
         )
 
     def runs(self) -> list[RunArtifacts]:
@@ -235,26 +281,75 @@ class Artifacts:
     def evolution(self, name: str) -> EvolutionArtifacts:
         d = self._folder("evolution", "evolution", name, self.manifest.evolutions)
         return EvolutionArtifacts(
-            from_json(EvolutionMeta, json.loads((d / "evolution.json").read_text())),
-            pd.read_parquet(d / "features.parquet"),
-            pd.read_parquet(d / "categories.parquet"),
+            from_json(EvolutionMeta, _read_json(d / "evolution.json")),
+            _read_parquet(d / "features.parquet"),
+            _read_parquet(d / "categories.parquet"),
         )
 
     def evolutions(self) -> list[EvolutionArtifacts]:
         return [self.evolution(n) for n in self.manifest.evolutions]
 
 
+class ModelArtifacts:
+    """A read-only view of a model build's OUT/artifacts: model.json and, per hookpoint,
+    an `Artifacts` view of its set."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self.meta: ModelMeta = _read_record(ModelMeta, self.root / "model.json")
+
+    @property
+    def hookpoints(self) -> list[str]:
+        return list(self.meta.hookpoints)
+
+    def hookpoint(self, hookpoint: str) -> Artifacts:
+        if hookpoint not in self.meta.hookpoints:
+            raise ArtifactError(
+                f"hookpoint {hookpoint!r} is not in {self.root}; hookpoints: "
+                f"{', '.join(self.meta.hookpoints)}."
+            )
+        return Artifacts(self.root / "hookpoints" / hookpoint_folder(hookpoint))
+
+
+def _root(path: str | Path, marker: str) -> Path | None:
+    p = Path(path)
+    if (p / "artifacts" / marker).is_file():
+        return p / "artifacts"
+    if (p / marker).is_file():
+        return p
+    old = previous(p if p.name == "artifacts" else p / "artifacts")
+    return old if old is not None and (old / marker).is_file() else None
+
+
 def load(path: str | Path) -> Artifacts:
     """Open OUT/artifacts (or OUT itself). A swap interrupted between its two renames is
     recovered from the previous set."""
-    p = Path(path)
-    if (p / "artifacts" / "manifest.json").is_file():
-        p = p / "artifacts"
-    if (p / "manifest.json").is_file():
-        return Artifacts(p)
-    old = previous(p if p.name == "artifacts" else p / "artifacts")
-    if old is not None:
-        return Artifacts(old)
+    root = _root(path, "manifest.json")
+    if root is not None:
+        return Artifacts(root)
+    if _root(path, "model.json") is not None:
+        raise ArtifactError(
+            f"{path} holds a model build (several hookpoints); open it with `load_any` or "
+            "`load_model`, or one hookpoint's set under artifacts/hookpoints/."
+        )
     raise ArtifactError(
         f"no artifacts at {path} (expected manifest.json); run `saetax analyze` first."
     )
+
+
+def load_model(path: str | Path) -> ModelArtifacts:
+    """Open a model build's OUT/artifacts (or OUT itself)."""
+    root = _root(path, "model.json")
+    if root is None:
+        raise ArtifactError(
+            f"no model build at {path} (expected model.json); run `saetax analyze` with "
+            "`sae.hookpoints` first."
+        )
+    return ModelArtifacts(root)
+
+
+def load_any(path: str | Path) -> Artifacts | ModelArtifacts:
+    """Whichever a build wrote: one hookpoint's set, or a model of several."""
+    if _root(path, "model.json") is not None and _root(path, "manifest.json") is None:
+        return load_model(path)
+    return load(path)

@@ -128,7 +128,7 @@ def manifest(
 ) -> Manifest:
     """Provenance, what was analysed, and the recommended run."""
     return Manifest(
-        generator=GeneratorInfo("art-sae-taxonomy", __version__, package_versions()),
+        generator=generator_info(),
         config=cfg.model_dump(mode="json"),
         sae=dec.identity,
         sae_source=cfg.sae.repo or cfg.sae.path or dec.identity.location,
@@ -139,6 +139,10 @@ def manifest(
         recommended=recommend(runs),
         sae_hash=dec.content_hash,
     )
+
+
+def generator_info() -> GeneratorInfo:
+    return GeneratorInfo("art-sae-taxonomy", __version__, package_versions())
 
 
 def package_versions() -> dict[str, str]:

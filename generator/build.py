@@ -88,8 +88,8 @@ def build(
 
 
 def _build(o: BuildOutcome, strict: bool, archive: str | None) -> None:
-    from generator.artifacts import load
-    from generator.checks import run_checks
+    from generator.artifacts import ModelArtifacts, load_any
+    from generator.checks import run_checks, run_model_checks
     from generator.config import load_config
     from generator.pipeline import analyze
     from generator.site import render_site
@@ -99,8 +99,11 @@ def _build(o: BuildOutcome, strict: bool, archive: str | None) -> None:
         cfg = load_config(o.config_path)
     o.site_url = o.site_url or cfg.site.url
     analyze(cfg, o.out_dir, rec)
-    o.artifacts = load(o.out_dir)
-    o.checks = run_checks(o.artifacts)
+    arts = load_any(o.out_dir)
+    if isinstance(arts, ModelArtifacts):
+        o.model, o.checks = arts, run_model_checks(arts)
+    else:
+        o.artifacts, o.checks = arts, run_checks(arts)
     with rec.step("site") as st:
         o.site = render_site(o.out_dir, strict=strict, site_url=o.site_url)
         st.detail = f"{sum(1 for p in o.site.rglob('*.html')):,} pages"

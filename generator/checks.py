@@ -16,7 +16,7 @@ from generator.recommend import MAX_SINGLETONS
 from generator.records import DecoderStructure, LevelMetrics
 
 if TYPE_CHECKING:
-    from generator.artifacts import Artifacts
+    from generator.artifacts import Artifacts, ModelArtifacts
 
 RANDOM_MARGIN = 0.05  # decoder NN cosine within this of random directions: no structure
 MIN_STABILITY = 0.5  # the weakest ARI of the recommended run's level 0
@@ -138,3 +138,19 @@ CHECKS: dict[str, Check] = {
 def run_checks(arts: Artifacts) -> list[CheckResult]:
     """Every check, in CHECKS order."""
     return [c.run(arts) for c in CHECKS.values()]
+
+
+def run_model_checks(model: ModelArtifacts) -> list[CheckResult]:
+    """Every check over a model build: it fails when it fails on any hookpoint, and says
+    on which (with each one's numbers)."""
+    per = {h: run_checks(model.hookpoint(h)) for h in model.hookpoints}
+    out = []
+    for k, name in enumerate(CHECKS):
+        failing = [(h, r[k]) for h, r in per.items() if r[k].failed]
+        if failing:
+            detail = "; ".join(f"{h}: {r.detail}" for h, r in failing)
+            detail = f"{len(failing)} of {len(per)} hookpoints: {detail}"
+        else:
+            detail = f"passes on all {len(per)} hookpoints"
+        out.append(CheckResult(name, bool(failing), detail))
+    return out

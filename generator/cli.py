@@ -77,14 +77,22 @@ def _setup_logging(verbosity: int) -> None:
     _own_handler(logging.getLogger("generator.progress"), "saetax: %(message)s")
     progress.configure(verbosity)
     quiet_level = logging.ERROR if verbosity <= 0 else logging.NOTSET
-    for noisy in ("transformers", "huggingface_hub", "sparsify", "numba", "urllib3"):
+    for noisy in (
+        "transformers",
+        "huggingface_hub",
+        "sparsify",
+        "numba",
+        "urllib3",
+        "distributed",
+        "tornado",
+    ):
         logging.getLogger(noisy).setLevel(quiet_level)  # third-party chatter unless -v
 
 
 class _Group(click.Group):
     """Turns errors into one line and the documented exit code (docs/publishing.md): 2 for
-    bad input, 3 when the site cannot be built, 4 for a failed --fail-on check, 1 for a bug,
-    130 for Ctrl-C."""
+    bad input, 3 when the site cannot be built, 4 for a failed --fail-on check, 5 when the
+    Dask cluster failed, 1 for a bug, 130 for Ctrl-C."""
 
     def invoke(self, ctx: click.Context):
         try:
@@ -119,7 +127,8 @@ def main(ctx: click.Context, verbose: int, quiet: bool) -> None:
     """Cluster SAE decoder directions with ART and publish the taxonomy as an offline site.
 
     Exit codes: 0 built; 2 bad config or input; 3 the site could not be built; 4 a
-    --fail-on check failed (the site was still written); 1 a bug; 130 interrupted.
+    --fail-on check failed (the site was still written); 5 the Dask cluster failed; 1 a
+    bug; 130 interrupted.
     """
     verbosity = -1 if quiet else verbose
     ctx.obj = {"verbosity": verbosity}

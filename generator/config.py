@@ -34,6 +34,25 @@ class Section(BaseModel):
         extra="forbid", validate_assignment=True, use_attribute_docstrings=True
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _no_bool_for_a_number(cls, data: Any) -> Any:
+        """YAML's `true` is not the number 1: pydantic would take it for one."""
+        if isinstance(data, dict):
+            for name, f in cls.model_fields.items():
+                value = data.get(name)
+                if isinstance(value, bool) and _numeric(f.annotation):
+                    raise ValueError(f"`{name}` must be a number; got {str(value).lower()}")
+        return data
+
+
+def _numeric(tp: Any) -> bool:
+    """int, float, or either or None (not bool, not a union with other types)."""
+    import typing
+
+    args = [a for a in typing.get_args(tp) if a is not type(None)] or [tp]
+    return all(a in (int, float) for a in args)
+
 
 class SaeConfig(Section):
     """The SAE whose decoder rows (W_dec, one unit direction per latent) are clustered."""
@@ -46,7 +65,11 @@ class SaeConfig(Section):
     a plain `.safetensors`/`.npy`/`.npz` file holding W_dec. Relative to the config file."""
     hookpoint: str | None = None
     """Module path the SAE was trained on, spelt as the repo spells it (`layers.3`,
-    `layers.12.mlp`). Required with `repo` and with a root folder."""
+    `layers.12.mlp`). Required with `repo` and with a root folder, unless `hookpoints`."""
+    hookpoints: list[str] | Literal["all"] | None = None
+    """Several hookpoints in one build (instead of `hookpoint`): a list, or `all` for every
+    hookpoint of the repo or root folder. Each gets its own analysis and pages, their runs
+    share the executor, and the site opens on a model overview (see docs/scale.md)."""
     revision: str | None = None
     """Hub revision (branch, tag or commit); `null` means `main`."""
     tensor: str = "W_dec"
@@ -58,12 +81,20 @@ class SaeConfig(Section):
             raise ValueError(
                 "give exactly one of `repo` (a hub id) or `path` (a local folder or file)"
             )
-        if self.repo is not None and not self.hookpoint:
+        if self.hookpoint is not None and self.hookpoints is not None:
+            raise ValueError("give `hookpoint` (one) or `hookpoints` (several), not both")
+        if isinstance(self.hookpoints, list):
+            if not self.hookpoints:
+                raise ValueError("`hookpoints` is empty; list at least one, or write `all`")
+            _distinct(self.hookpoints, "hookpoints")
+        if self.repo is not None and not (self.hookpoint or self.hookpoints):
             raise ValueError("`hookpoint` is required with `repo` (e.g. `layers.3`)")
         if self.repo is not None:
             from generator.sources.sae import check_known_hookpoint
 
-            check_known_hookpoint(self.repo, self.hookpoint)
+            listed = self.hookpoints if isinstance(self.hookpoints, list) else [self.hookpoint]
+            for hp in listed:
+                check_known_hookpoint(self.repo, hp)
         return self
 
 
@@ -133,6 +164,16 @@ class PcaConfig(Section):
                 )
         if len(set(dims)) != len(dims):
             raise ValueError(f"dims {dims} lists a setting twice; each must be unique")
+        return dims
+
+    @field_validator("dims", mode="before")
+    @classmethod
+    def _no_bools(cls, dims: Any) -> Any:
+        for i, d in enumerate(dims if isinstance(dims, list) else []):
+            if isinstance(d, bool):
+                raise ValueError(
+                    f"dims[{i}] = {str(d).lower()}: a PCA dimension must be a positive integer or null"
+                )
         return dims
 
 
@@ -422,6 +463,38 @@ class Config(Section):
         _distinct([e.name for e in evolutions], "evolution names")
         return evolutions
 
+    @model_validator(mode="after")
+    def _junk_reads_stored_tokens(self) -> Config:
+        top_n, top_k = self.selection.junk.top_n, self.lens.top_k
+        if top_n > top_k:
+            raise ValueError(
+                f"selection.junk.top_n ({top_n}) cannot exceed lens.top_k ({top_k}): the junk "
+                "filter reads a feature's top tokens and only lens.top_k are stored; lower "
+                "top_n or raise top_k"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _evolution_of_one_hookpoint(self) -> Config:
+        if self.evolution and self.sae.hookpoints is not None:
+            raise ValueError(
+                "`evolution` follows the taxonomy of one hookpoint; with `sae.hookpoints` "
+                "build the evolution in a config of its own (`sae.hookpoint`)"
+            )
+        return self
+
+    @property
+    def multi_hookpoint(self) -> bool:
+        """Whether this config builds several hookpoints (a model site)."""
+        return self.sae.hookpoints is not None
+
+    def for_hookpoint(self, hookpoint: str) -> Config:
+        """This config narrowed to one hookpoint: what each hookpoint's analysis runs."""
+        sae = self.sae.model_copy(update={"hookpoint": hookpoint, "hookpoints": None})
+        one = self.model_copy(update={"sae": sae})
+        one._base_dir = self._base_dir
+        return one
+
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
     """Folder of the config file; relative paths resolve against it (not a YAML key)."""
 
@@ -466,12 +539,15 @@ def parse_config(
     return cfg
 
 
-def check_against_data(cfg: Config, *, n_rows: int, d_in: int) -> None:
-    """Reject settings that the data cannot support (known only once the SAE is loaded)."""
+def check_against_data(
+    cfg: Config, *, n_rows: int, d_in: int, rows: str = "selected features"
+) -> None:
+    """Reject settings that the data cannot support (known only once the SAE is loaded);
+    checked with all features before the first stage, and with the selected ones after."""
     limit = min(n_rows, d_in)
     for i, d in enumerate(cfg.pca.dims):
         if d is not None and d > limit:
             raise ConfigError(
                 f"pca.dims[{i}]: {d} is larger than the data allows; at most {limit} "
-                f"(= min(selected features {n_rows}, d_in {d_in})), or null for raw dims."
+                f"(= min({rows} {n_rows}, d_in {d_in})), or null for raw dims."
             )

@@ -3,6 +3,8 @@ the input rules more than one module enforces, written once."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 # exit codes of the command line (documented in docs/publishing.md)
@@ -55,6 +57,23 @@ class ClusterError(SaetaxError):
     Runs that finished are in the cache: rerun when the cluster is back."""
 
     exit_code = EXIT_CLUSTER
+
+
+@contextmanager
+def reading(path: Any, what: str, error: type[SaetaxError] | None = None) -> Iterator[None]:
+    """Turn a reader's failure on a damaged file (truncated, garbage, wrong format) into
+    one input error naming the file, instead of a traceback from deep in a library."""
+    try:
+        yield
+    except SaetaxError:
+        raise
+    except Exception as e:
+        first = (str(e).strip().splitlines() or [""])[0][:200]
+        raise (error or DataError)(
+            f"{path}: cannot be read as {what} ({type(e).__name__}: {first}); the file may be "
+            f"truncated or not {what}. Replace it, or delete it to have it rebuilt if saetax "
+            "wrote it."
+        ) from None
 
 
 def exit_code_of(error: BaseException) -> int:

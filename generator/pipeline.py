@@ -6,17 +6,23 @@
 Each stage is a module of `generator.stages`; the cache keys it by its parameters and
 its inputs' content hashes, so a changed vigilance recomputes one run and its
 interpretation, nothing else, and a killed analysis resumes from what finished.
+
+With `sae.hookpoints` every hookpoint is prepared in turn (each with its own cache
+entries), the runs of all hookpoints go to the executor in one batch, and each hookpoint's
+artifact set is written under one model (`artifacts.write_model`).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from generator import assemble, progress
-from generator.artifacts import ArtifactSet, write
-from generator.cache import Cache, text_hash
+from generator.artifacts import ArtifactSet, ModelMeta, write, write_model
+from generator.cache import Cache, Entry, text_hash
 from generator.config import Config, SaeConfig, check_against_data
 from generator.errors import resolve_device
 from generator.executors import make_executor
@@ -34,23 +40,91 @@ from generator.stages import (
     selection,
     umap,
 )
-from generator.sweep import grid, matched
+from generator.sweep import RunSpec, grid, matched
 
 NEIGHBOURS = 10  # nearest features listed on each feature's card
 
 
+@dataclass
+class Prepared:
+    """One hookpoint's analysis up to its runs: every stage the runs read, and the runs'
+    inputs (X per PCA setting, with its content hash)."""
+
+    cfg: Config
+    name: str  # the hookpoint in a model build, "" for a single one
+    dec: SaeDecoder
+    handle: LensHandle
+    lens_e: Entry
+    sel_e: Entry
+    pca_e: Entry
+    xy: Any
+    structure: Any
+    near: Any
+    W_sel: np.ndarray
+    X: dict[int | None, np.ndarray]
+    x_key: dict[int | None, str]
+
+    def run_in(self, spec: RunSpec) -> runs.RunIn:
+        return runs.RunIn(spec, self.X[spec.pca_dims], self.x_key[spec.pca_dims])
+
+
 def analyze(cfg: Config, out_dir: Path, recorder: Recorder | None = None) -> Path:
-    """Run every stage (cached under OUT/cache) and write OUT/artifacts.
+    """Run every stage (cached under OUT/cache) and write OUT/artifacts: one artifact set,
+    or with `sae.hookpoints` one per hookpoint under a model (see `write_model`).
 
     `recorder` collects cache hits and timings (for the log lines and build.json); the
     artifacts themselves hold no timings, so the same config gives the same bytes."""
     cache, device = Cache(Path(out_dir) / "cache"), resolve_device(cfg.device)
     rec = recorder or Recorder()
-    add, step = rec.add, rec.step
+    hookpoints = model_hookpoints(cfg) if cfg.multi_hookpoint else [None]
+    preps = [
+        prepare(cfg if hp is None else cfg.for_hookpoint(hp), hp or "", cache, rec, device)
+        for hp in hookpoints
+    ]
+    executor = make_executor(cfg.sweep)
+    with step_of(rec, "runs", preps):  # every hookpoint's runs on the executor together
+        fitted = fit(cache, rec, executor, [(p, s) for p in preps for s in grid(p.cfg)])
+    baselines = [  # at each ART run's clusters per level
+        (p, b)
+        for p in preps
+        for b in matched(p.cfg, [(s, e.value) for q, s, e in fitted if q is p])
+    ]
+    if baselines:
+        with step_of(rec, "baselines at matched K", preps):
+            fitted += fit(cache, rec, executor, baselines)
+    sets = [finish(p, [(s, e) for q, s, e in fitted if q is p], cache, rec, device) for p in preps]
+    with rec.step("artifacts"):
+        if not cfg.multi_hookpoint:
+            return write(out_dir, sets[0])
+        return write_model(out_dir, model_meta(cfg, preps), dict(zip(hookpoints, sets)))
+
+
+def model_hookpoints(cfg: Config) -> list[str]:
+    """The hookpoints of a model build, as listed or (`all`) as the SAE source has them."""
+    from generator.sources.sae import hookpoints_of
+
+    s = cfg.sae
+    if s.hookpoints != "all":
+        return list(s.hookpoints or [])
+    path = None if s.path is None else cfg.resolve_path(s.path)
+    return hookpoints_of(repo=s.repo, path=path, revision=s.revision)
+
+
+def step_of(rec: Recorder, name: str, preps: list[Prepared]) -> Any:
+    return rec.step(name if len(preps) == 1 else f"{name} (all hookpoints)")
+
+
+def prepare(cfg: Config, name: str, cache: Cache, rec: Recorder, device: str) -> Prepared:
+    """Decoder, lens, selection, PCA, UMAP, decoder statistics: everything before the runs."""
+    add = rec.add
+
+    def step(what: str) -> Any:
+        return rec.step(f"{what} {name}" if name else what)
 
     with step("decoder"):
         dec = load_decoder(cfg)
     W, w_key = dec.W_dec, dec.content_hash
+    check_against_data(cfg, n_rows=W.shape[0], d_in=W.shape[1], rows="features")  # before the lens
     lc = cfg.lens
     handle = LensHandle(lc.model, lc.kind, lc.revision)
     lens_in = lens.LensIn(
@@ -72,67 +146,86 @@ def analyze(cfg: Config, out_dir: Path, recorder: Recorder | None = None) -> Pat
     if cfg.umap.enabled:
         u = cfg.umap
         with step("umap"):
-            xy = add(
-                "umap", cache.run(umap, umap.UmapIn(rows, u.n_neighbors, u.min_dist, cfg.seed))
-            )
-            xy = xy.value
+            umap_in = umap.UmapIn(rows, u.n_neighbors, u.min_dist, cfg.seed)
+            xy = add("umap", cache.run(umap, umap_in)).value
     with step("decoder stats"):
         stats_in = decoder_stats.DecoderStatsIn(W, w_key, cfg.metrics.nn_sample, cfg.seed)
         structure = add("decoder_stats", cache.run(decoder_stats, stats_in)).value
         near_in = neighbours.NeighboursIn(W, w_key, NEIGHBOURS)
         near = add("neighbours", cache.run(neighbours, near_in)).value
-
     X = {dims: pca_e.value.project(W_sel, dims) for dims in cfg.pca.dims}
     x_key = {dims: text_hash(pca_e.key, str(dims)) for dims in cfg.pca.dims}
-    executor = make_executor(cfg.sweep)
+    return Prepared(
+        cfg, name, dec, handle, lens_e, sel_e, pca_e, xy, structure, near, W_sel, X, x_key
+    )
 
-    def fit(specs: list) -> list:
-        ins = [runs.RunIn(s, X[s.pca_dims], x_key[s.pca_dims]) for s in specs]
-        fitted = list(zip(specs, runs.fit_all(cache, ins, executor)))
-        for spec, e in fitted:
-            add(runs.NAME, e)
-            rec.runs[spec.run_id] = {
-                "method": spec.method,
-                "cached": e.hit,
-                "fit_seconds": round(e.value.fit_seconds, 3),  # the first fit
-                "seconds": round(e.seconds, 3),  # with the stability refits
-            }
-        return fitted
 
-    with step("runs"):
-        fitted = fit(grid(cfg))
-    baselines = matched(cfg, [(s, e.value) for s, e in fitted])  # at each ART run's K
-    if baselines:
-        with step("baselines at matched K"):
-            fitted += fit(baselines)
-    own_ids = lens_e.value.table.top_ids[selected]
+def fit(
+    cache: Cache, rec: Recorder, executor: Any, todo: list[tuple[Prepared, RunSpec]]
+) -> list[tuple[Prepared, RunSpec, Entry]]:
+    """Every run's cache entry, the missing ones fitted on the executor in one batch."""
+    entries = runs.fit_all(cache, [p.run_in(s) for p, s in todo], executor)
     out = []
-    with step("interpret") as st, progress.bar(len(fitted), "interpret", unit="run") as bar:
+    for (p, spec), e in zip(todo, entries):
+        rec.add(runs.NAME, e)
+        rec.runs[f"{p.name}/{spec.run_id}" if p.name else spec.run_id] = {
+            "method": spec.method,
+            "cached": e.hit,
+            "fit_seconds": round(e.value.fit_seconds, 3),  # the first fit
+            "seconds": round(e.seconds, 3),  # with the stability refits
+        }
+        out.append((p, spec, e))
+    return out
+
+
+def finish(
+    p: Prepared, fitted: list[tuple[RunSpec, Entry]], cache: Cache, rec: Recorder, device: str
+) -> ArtifactSet:
+    """Interpret every run of one hookpoint, follow its evolutions, and assemble its set."""
+    cfg, lc, add = p.cfg, p.cfg.lens, rec.add
+    selected = p.sel_e.value.selected
+    own_ids = p.lens_e.value.table.top_ids[selected]
+    W = p.dec.W_dec
+    out = []
+    name = f"interpret {p.name}" if p.name else "interpret"
+    with rec.step(name) as st, progress.bar(len(fitted), name, unit="run") as bar:
         for spec, run_e in fitted:
             interp_in = interpret.InterpretIn(
-                run_e.value, run_e.key, W, W_sel, own_ids, X[spec.pca_dims], handle, lens_e.key,
-                lc.layernorm, cfg.interpret.top_k, cfg.metrics.silhouette_sample, cfg.seed, device,
+                run_e.value, run_e.key, W, p.W_sel, own_ids, p.X[spec.pca_dims], p.handle,
+                p.lens_e.key, lc.layernorm, cfg.interpret.top_k, cfg.metrics.silhouette_sample,
+                cfg.seed, device,
             )  # fmt: skip
             interp = add("interpret", cache.run(interpret, interp_in, label=spec.run_id)).value
-            explained = pca_e.value.explained(spec.pca_dims)
+            explained = p.pca_e.value.explained(spec.pca_dims)
             out.append(
                 assemble.run_artifacts(
-                    spec, run_e.value, interp, explained, selected, lens_e.value.tokens
+                    spec, run_e.value, interp, explained, selected, p.lens_e.value.tokens
                 )
             )
             bar.update(1)
         st.detail = f"{len(out)} run{'' if len(out) == 1 else 's'}"
-    features = assemble.features_frame(lens_e.value, sel_e.value, xy, near)
-    manifest = assemble.manifest(cfg, dec, lens_e.value, sel_e.value, pca_e.value, structure, out)
+    features = assemble.features_frame(p.lens_e.value, p.sel_e.value, p.xy, p.near)
+    manifest = assemble.manifest(
+        cfg, p.dec, p.lens_e.value, p.sel_e.value, p.pca_e.value, p.structure, out
+    )
     specs = {s.run_id: s for s, _ in fitted}
     best_art = manifest.recommended.best_art if manifest.recommended else None
     evolutions = []
     for ev in cfg.evolution:
-        with step(f"evolution {ev.name}"):
+        with rec.step(f"evolution {ev.name}"):
             run = chosen_run(ev, specs, best_art)
-            evolutions.append(follow(cache, cfg, ev, run, handle, device, add))
-    with step("artifacts"):
-        return write(out_dir, ArtifactSet(manifest, features, out, evolutions))
+            evolutions.append(follow(cache, cfg, ev, run, p.handle, device, add))
+    return ArtifactSet(manifest, features, out, evolutions)
+
+
+def model_meta(cfg: Config, preps: list[Prepared]) -> ModelMeta:
+    """model.json: the model build's config and its hookpoints, in build order."""
+    return ModelMeta(
+        generator=assemble.generator_info(),
+        config=cfg.model_dump(mode="json"),
+        sae_source=cfg.sae.repo or cfg.sae.path or preps[0].dec.identity.location,
+        hookpoints=[p.name for p in preps],
+    )
 
 
 def load_decoder(cfg: Config, sae: SaeConfig | None = None) -> SaeDecoder:

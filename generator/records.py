@@ -6,17 +6,20 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import types
 import typing
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
+
+from generator.errors import SaetaxError
 
 log = logging.getLogger("generator.artifacts")
 
 SCHEMA_VERSION = 4
 
 
-class ArtifactError(ValueError):
+class ArtifactError(SaetaxError, ValueError):
     """Artifacts that are missing, from another schema version, or inconsistent."""
 
 
@@ -126,6 +129,26 @@ class Manifest:
     runs: list[str] = field(default_factory=list)
     evolutions: list[str] = field(default_factory=list)
     sae_hash: str = ""  # content hash of the decoder (an evolution's snapshot may be it)
+
+
+@dataclass
+class ModelMeta:
+    """model.json: a build of several hookpoints of one SAE (`sae.hookpoints`); each
+    hookpoint's artifact set lies in `hookpoints/<hookpoint_folder(h)>/`."""
+
+    generator: GeneratorInfo
+    config: dict[str, Any]  # the resolved config (with `sae.hookpoints`)
+    sae_source: str
+    hookpoints: list[str]  # in build order
+    schema_version: int = SCHEMA_VERSION
+
+
+def hookpoint_folder(hookpoint: str) -> str:
+    """A hookpoint's folder name in a model build (artifacts and site): the hookpoint as
+    spelt, with any character other than letters, digits, `.`, `-` and `_` as `_`."""
+    import re
+
+    return re.sub(r"[^A-Za-z0-9._-]", "_", hookpoint).strip(".") or "_"
 
 
 @dataclass(frozen=True)
@@ -254,7 +277,19 @@ class EvolutionMeta:
 
 
 def to_json(obj: Any) -> dict[str, Any]:
-    return asdict(obj)
+    """A record as JSON data; NaN and infinities become null (JSON has no such numbers,
+    and a degenerate decoder can make a metric undefined)."""
+    return _finite(asdict(obj))
+
+
+def _finite(v: Any) -> Any:
+    if isinstance(v, float):
+        return v if math.isfinite(v) else None
+    if isinstance(v, dict):
+        return {k: _finite(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_finite(x) for x in v]
+    return v
 
 
 def from_json(cls: type, data: dict[str, Any]) -> Any:

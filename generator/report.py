@@ -25,7 +25,7 @@ from generator.checks import CheckResult
 from generator.progress import Recorder
 
 if TYPE_CHECKING:
-    from generator.artifacts import Artifacts
+    from generator.artifacts import Artifacts, Manifest, ModelArtifacts
 
 log = logging.getLogger("generator.report")
 
@@ -67,6 +67,7 @@ class BuildOutcome:
     site_url: str | None = None
     archive: Path | None = None
     artifacts: Artifacts | None = None  # once the analysis has written them
+    model: ModelArtifacts | None = None  # instead, for a build of several hookpoints
 
 
 def cpu_name() -> str:
@@ -121,14 +122,55 @@ def _recommended(arts: Artifacts) -> dict[str, Any] | None:
     }
 
 
+def _structure(arts: Artifacts) -> dict[str, Any]:
+    from generator.checks import on_random_baseline
+
+    ds = arts.manifest.decoder_structure
+    return {
+        "decoder_median": ds.decoder.median,
+        "random_median": ds.random.median,
+        "on_random_baseline": on_random_baseline(ds),
+    }
+
+
+def _counts(m: Manifest) -> dict[str, int]:
+    s = m.selection
+    return {
+        "features": s.n_features,
+        "junk": s.n_junk,
+        "selected": s.n_selected,
+        "runs": len(m.runs),
+    }
+
+
+def _hookpoint(model: ModelArtifacts, hookpoint: str) -> dict[str, Any]:
+    arts = model.hookpoint(hookpoint)
+    return {
+        "hookpoint": hookpoint,
+        "counts": _counts(arts.manifest),
+        "structure": _structure(arts),
+        "recommended": _recommended(arts),
+    }
+
+
 def build_record(o: BuildOutcome) -> dict[str, Any]:
-    """build.json's content (see generator/docs/build.schema.json)."""
+    """build.json's content (see generator/docs/build.schema.json). A model build's
+    top-level counts add up its hookpoints; `hookpoints` has each one's numbers."""
     from generator.assemble import package_versions
 
-    arts = o.artifacts
+    arts, model = o.artifacts, o.model
     m = arts.manifest if arts is not None else None
+    hookpoints = [_hookpoint(model, h) for h in model.hookpoints] if model else None
+    per = [_counts(m)] if m else [h["counts"] for h in hookpoints or []]
     site_files = [p for p in o.site.rglob("*") if p.is_file()] if o.site else []
-    ds = m.decoder_structure if m else None
+    config = m.config if m else model.meta.config if model else None
+    analysed = None
+    if config is not None:
+        analysed = {
+            "sae": m.sae_source if m else model.meta.sae_source,
+            "hookpoint": m.sae.hookpoint if m else None,
+            "lens": m.lens.model if m else config["lens"]["model"],
+        }
     return {
         "build_schema": BUILD_SCHEMA_VERSION,
         "status": o.status,
@@ -141,38 +183,29 @@ def build_record(o: BuildOutcome) -> dict[str, Any]:
         "versions": {
             "saetax": __version__,
             "python": platform.python_version(),
-            "packages": m.generator.packages if m else package_versions(),
+            "packages": m.generator.packages
+            if m
+            else model.meta.generator.packages
+            if model
+            else package_versions(),
         },
         "machine": {"cpu": cpu_name(), "platform": platform.platform(), "cores": os.cpu_count()},
         "steps": [s.to_dict() for s in o.recorder.steps],
         "stages": {k: v.to_dict() for k, v in sorted(o.recorder.stages.items())},
         "runs": o.recorder.runs,
         "counts": {
-            "features": m.selection.n_features if m else None,
-            "junk": m.selection.n_junk if m else None,
-            "selected": m.selection.n_selected if m else None,
-            "runs": len(m.runs) if m else None,
-            "evolutions": len(m.evolutions) if m else None,
+            **{
+                k: sum(c[k] for c in per) if per else None
+                for k in ("features", "junk", "selected", "runs")
+            },
+            "evolutions": len(m.evolutions) if m else 0 if model else None,
             "site_pages": sum(p.suffix == ".html" for p in site_files) if o.site else None,
             "site_bytes": sum(p.stat().st_size for p in site_files) if o.site else None,
         },
-        "analysed": None
-        if m is None
-        else {
-            "sae": m.sae_source,
-            "hookpoint": m.sae.hookpoint,
-            "lens": m.lens.model,
-        },
-        "structure": None
-        if ds is None
-        else {
-            "decoder_median": ds.decoder.median,
-            "random_median": ds.random.median,
-            "on_random_baseline": next(
-                (c.failed for c in o.checks if c.name == "random-structure"), None
-            ),
-        },
+        "analysed": analysed,
+        "structure": _structure(arts) if arts is not None else None,
         "recommended": _recommended(arts) if arts is not None else None,
+        "hookpoints": hookpoints,
         "fail_on": o.fail_on,
         "checks": [c.to_dict() for c in o.checks],
         "warnings": o.warnings,
@@ -238,6 +271,8 @@ def step_summary(record: dict[str, Any]) -> str:
             f"| structure | nearest-neighbour cosine {s['decoder_median']:.3f} against "
             f"{s['random_median']:.3f} for random directions: {verdict} |"
         )
+    for h in record.get("hookpoints") or []:
+        lines.append(_hookpoint_row(h))
     r = record["recommended"]
     if r:
         lv = r["level0"]
@@ -272,6 +307,25 @@ def step_summary(record: dict[str, Any]) -> str:
         lines.append(f"| warnings | {_n(len(record['warnings']), 'warning')} (see build.json) |")
     lines.append(f"| build | {record['seconds']:.0f} s, exit code {record['exit_code']} |")
     return "\n".join(lines) + "\n"
+
+
+def _hookpoint_row(h: dict[str, Any]) -> str:
+    """A model build's hookpoint in the step summary: structure, then the recommended run."""
+    s, r, c = h["structure"], h["recommended"], h["counts"]
+    verdict = "**on the random baseline**" if s["on_random_baseline"] else "above random"
+    text = (
+        f"{c['selected']:,} of {c['features']:,} features; NN cosine {s['decoder_median']:.3f} "
+        f"(random {s['random_median']:.3f}, {verdict})"
+    )
+    if r:
+        lv = r["level0"]
+        aris = [lv[k] for k in ("order_ari", "seed_ari", "subsample_ari") if lv[k] is not None]
+        text += (
+            f"; recommended {_md(r['run'])} ({_md(r['method'])}), clusters per level "
+            f"{', '.join(f'{k:,}' for k in r['clusters_per_level'])}, stability "
+            f"{_f(min(aris) if aris else None)}"
+        )
+    return f"| {_md(h['hookpoint'])} | {text} |"
 
 
 def _run_url() -> str | None:

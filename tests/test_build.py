@@ -324,3 +324,34 @@ def test_progress_bars_draw_on_a_terminal_only(tmp_path):
         ("-1", True): "disabled",
         ("-1", False): "disabled",
     }
+
+
+def test_a_model_build_reports_every_hookpoint_in_build_json_and_the_summary(
+    tmp_path, sae_root, tiny_lm
+):
+    cfg = _config(tmp_path, sae_root, tiny_lm, hookpoint=None)
+    data = yaml.safe_load(cfg.read_text())
+    data["sae"]["hookpoints"] = ["layers.0", "layers.1"]
+    cfg.write_text(yaml.safe_dump(data))
+    summary = tmp_path / "summary.md"
+    env = {**GITHUB, "GITHUB_STEP_SUMMARY": str(summary)}
+    r = _build("-c", cfg, "-o", tmp_path / "out", "--fail-on", "no-families", env=env)
+    record = json.loads((tmp_path / "out" / "build.json").read_text())
+    _validate(record)
+    assert [h["hookpoint"] for h in record["hookpoints"]] == ["layers.0", "layers.1"]
+    assert record["recommended"] is None and record["structure"] is None
+    per = [h["counts"] for h in record["hookpoints"]]
+    assert record["counts"]["features"] == sum(c["features"] for c in per) == 82 + 40
+    assert record["counts"]["runs"] == 2 and record["analysed"]["hookpoint"] is None
+    assert set(record["runs"]) == {
+        f"{h}/cosine-nested-raw-rho0.3-0.6-0.8-s0" for h in ("layers.0", "layers.1")
+    }
+    # layers.1 is random: the check fails there, and says so, with exit code 4
+    checks = {c["name"]: c for c in record["checks"]}
+    assert checks["random-structure"]["failed"]
+    assert checks["random-structure"]["detail"].startswith("1 of 2 hookpoints: layers.1: ")
+    assert r.exit_code == (4 if checks["no-families"]["failed"] else 0), r.output
+    text = summary.read_text()
+    assert "| layers.0 | " in text and "| layers.1 | " in text
+    assert "**on the random baseline**" in text.split("| layers.1 | ")[1].splitlines()[0]
+    assert (tmp_path / "out" / "site" / "layers.1" / "index.html").is_file()

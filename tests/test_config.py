@@ -82,6 +82,42 @@ def test_defaults_fill_every_section():
         (with_(sae={"repo": "a/b", "path": "x", "hookpoint": "h"}), r"give exactly one of `repo`"),
         (with_(selection={"junk": {"min_junk": 9}}), r"min_junk \(9\) cannot exceed top_n \(5\)"),
         (
+            with_(sae={"path": "x", "hookpoint": "a", "hookpoints": ["b"]}),
+            r"give `hookpoint` \(one\) or `hookpoints` \(several\), not both",
+        ),
+        (with_(sae={"path": "x", "hookpoints": []}), r"`hookpoints` is empty"),
+        (with_(sae={"path": "x", "hookpoints": "some"}), r"sae\.hookpoints.*got 'some'"),
+        (
+            with_(sae={"path": "x", "hookpoints": ["layers.1", "layers.1"]}),
+            r"hookpoints.*layers\.1",
+        ),
+        (
+            with_(
+                sae={
+                    "repo": "EleutherAI/sae-pythia-70m-32k",
+                    "hookpoints": ["layers.3", "layers.9"],
+                }
+            ),
+            r"hookpoint 'layers\.9' does not exist in EleutherAI/sae-pythia-70m-32k",
+        ),
+        (
+            with_(
+                sae={"path": "x", "hookpoints": "all"},
+                evolution=[
+                    {"name": "e", "snapshots": [{"label": x, "sae": {"path": x}} for x in "ab"]}
+                ],
+            ),
+            r"`evolution` follows the taxonomy of one hookpoint",
+        ),
+        (
+            with_(sweep={"executor": "dask", "dask": {"scheduler": "localhost:8786"}}),
+            r"'localhost:8786' is neither `local` nor a scheduler address such as `tcp://host:8786`",
+        ),
+        (
+            with_(sweep={"executor": "ray"}),
+            r"sweep\.executor: Input should be 'sequential', 'processes' or 'dask'",
+        ),
+        (
             with_(selection={"max_features": 1}),
             r"selection\.max_features: Input should be greater than or equal to 2; got 1\.",
         ),

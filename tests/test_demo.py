@@ -75,3 +75,50 @@ def test_reduced_default_config_builds_a_readable_site(tmp_path, monkeypatch):
     assert (site / "evolution" / "layer1-training" / "index.html").is_file()
     pages = list((site / "runs").rglob("L0/c*.html"))
     assert pages and "Differential tokens" in pages[0].read_text()
+
+
+@pytest.mark.slow
+def test_the_demo_as_a_model_of_layers_1_and_3_on_dask_matches_sequential(tmp_path, monkeypatch):
+    """Both bundled hookpoints in one build: a LocalCluster of 2 worker processes writes the
+    same artifacts as the sequential executor, and the site opens on the model overview."""
+    from generator.artifacts import load_model
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    cfg = yaml.safe_load((ROOT / "site_config.yml").read_text())
+    cfg["sae"] = {
+        "path": str(ROOT / "data" / "demo"),
+        "hookpoints": ["encoder.layer.1", "encoder.layer.3"],
+    }
+    cfg.pop("evolution", None)
+    cfg["selection"] = {**cfg.get("selection", {}), "max_features": 300}
+    cfg["pca"] = {"dims": [None]}
+    cfg["umap"] = {"enabled": False}
+    cfg["sweep"]["methods"][0]["params"]["members"] = 5
+    outs = {}
+    for executor in ("sequential", "dask"):
+        cfg["sweep"] = {**cfg["sweep"], "executor": executor, "workers": 2}
+        path = tmp_path / f"{executor}.yml"
+        path.write_text(yaml.safe_dump(cfg))
+        cmd = "build" if executor == "dask" else "analyze"
+        r = CliRunner().invoke(main, [cmd, "-c", str(path), "-o", str(tmp_path / executor)])
+        assert r.exit_code == 0, r.output
+        outs[executor] = tmp_path / executor / "artifacts"
+    a, b = outs["sequential"], outs["dask"]
+    files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
+    assert sum(f.name == "run.json" for f in files) == 2 * 3  # ART and two baselines each
+    for rel in files:
+        if rel.suffix == ".json":  # the recorded config names the executor; nothing else differs
+            ja, jb = (json.loads((d / rel).read_text()) for d in (a, b))
+            for j in (ja, jb):
+                j.get("config", {}).pop("sweep", None)
+            assert ja == jb, rel
+        else:
+            assert (a / rel).read_bytes() == (b / rel).read_bytes(), rel
+    model = load_model(b)
+    site = tmp_path / "dask" / "site"
+    html = (site / "index.html").read_text()
+    for h in model.hookpoints:
+        rec = model.hookpoint(h).manifest.recommended
+        assert f'href="{h}/index.html"' in html and f"{h}/runs/{rec.run}/index.html" in html
+        assert (site / h / "sweep.html").is_file()

@@ -68,7 +68,11 @@ def _same_results(seq, executor, tasks, arrays):
 
 
 @pytest.mark.slow
-def test_a_dask_local_cluster_returns_what_the_sequential_executor_does():
+@pytest.mark.parametrize("broadcast", [True, False], ids=["broadcast", "spread"])
+def test_a_dask_local_cluster_returns_what_the_sequential_executor_does(broadcast, monkeypatch):
+    from generator.executors import dask
+
+    monkeypatch.setattr(dask, "BROADCAST_BYTES", 2**30 if broadcast else 0)
     rng = np.random.default_rng(1)
     arrays = {"a": rng.standard_normal((200, 8)), "b": rng.standard_normal((150, 8))}
     # the same spec on two arrays: equal run ids must not share a Dask key
@@ -209,3 +213,69 @@ def test_a_dask_build_interrupted_on_the_client_resumes_from_the_cache(
     run_hits = [r for r in caplog.records if r.getMessage().startswith("cache hit: run")]
     assert sorted(r.getMessage().split()[3] for r in run_hits) == sorted(stored)
     assert len(grid(cfg)) == 8 and len(run_hits) == 2
+
+
+ORPHAN_SCRIPT = """
+import sys, numpy as np
+from generator.executors import RunTask
+from generator.executors.local import ProcessExecutor
+from generator.sweep import RunSpec
+if __name__ == "__main__":
+    params = {"module": "cosine", "module_params": {}, "rho_values": [0.2, 0.5, 0.8],
+              "hierarchy": "nested"}
+    stab = {"orders": 2, "seeds": 2, "subsamples": 3, "fraction": 0.9}
+    X = np.random.default_rng(0).standard_normal((20000, 64)).astype(np.float32)
+    tasks = [RunTask(RunSpec("art", params, None, s, stab), "x") for s in range(8)]
+    for i, r in ProcessExecutor(2).map(tasks, {"x": X}):
+        print("done", i, flush=True)
+"""
+
+
+@pytest.mark.slow
+def test_process_workers_end_when_their_parent_is_killed(tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+
+    script = tmp_path / "sweep.py"
+    script.write_text(ORPHAN_SCRIPT)
+    parent = subprocess.Popen([sys.executable, str(script)], cwd=str(tmp_path.parent))
+    workers: list = []
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(workers) < 2:
+            time.sleep(0.5)
+            kids = psutil.Process(parent.pid).children()
+            workers = [k for k in kids if "spawn_main" in " ".join(k.cmdline())]
+        assert len(workers) == 2, "the workers did not start"
+        time.sleep(3)  # they are fitting now
+        parent.kill()  # kill -9: no chance to shut the pool down
+        parent.wait()
+        gone, alive = psutil.wait_procs(workers, timeout=10)
+        assert alive == [], f"orphaned workers: {[p.pid for p in alive]}"
+    finally:
+        parent.kill()
+        for w in workers:
+            if w.is_running():
+                w.kill()
+
+
+@pytest.mark.slow
+def test_runs_ask_for_a_gpu_exactly_when_the_workers_declare_gpus():
+    from distributed import Client, LocalCluster
+
+    from generator.executors.dask import gpu_resources
+
+    for declared, wanted in (({"GPU": 1}, {"GPU": 1}), ({}, None)):
+        with LocalCluster(
+            n_workers=1, threads_per_worker=1, dashboard_address=None, silence_logs=50,
+            resources=declared,
+        ) as cluster, Client(cluster) as client:  # fmt: skip
+            client.wait_for_workers(1)
+            assert gpu_resources(client) == wanted
+            # and a sweep runs there under that restriction (a GPU worker: one at a time)
+            arrays = {"x": np.random.default_rng(0).standard_normal((60, 8))}
+            got = dict(DaskExecutor(cluster.scheduler_address).map([RunTask(_spec(), "x")], arrays))
+            assert got[0].result.labels.shape == (60, 2)

@@ -237,3 +237,107 @@ def test_lens_width_different_from_the_sae(tmp_path, tiny_lm):
     )
     with pytest.raises(SourceError, match=r"d_in 32 but lens model .* hidden width 64"):
         pipeline.analyze(cfg, tmp_path / "out")
+
+
+def test_a_model_build_writes_each_hookpoint_as_its_own_build_would_and_fits_runs_together(
+    tmp_path, sae_root, tiny_lm, monkeypatch
+):
+    from generator import executors
+    from generator.executors.local import SequentialExecutor
+
+    batches = []
+
+    class Recording(SequentialExecutor):
+        def map(self, tasks, arrays):
+            batches.append(sorted({t.x_key for t in tasks}))
+            yield from super().map(tasks, arrays)
+
+    monkeypatch.setitem(executors.EXECUTORS, "sequential", lambda sweep: Recording())
+    sae = {"hookpoint": None, "hookpoints": "all"}
+    cfg = fixture_config(sae_root, tiny_lm, sae=sae, sweep={"hierarchy": ["nested"]})
+    pipeline.analyze(cfg, tmp_path / "model")
+    model = artifacts.load_model(tmp_path / "model")
+    # `all`: the root's hookpoint folders in natural order
+    assert model.hookpoints == ["layers.0", "layers.1", "layers.1.mlp"]
+    # one batch on the executor for the runs of all three (2 PCA settings each)
+    assert len(batches) == 1 and len(batches[0]) == 3 * 2
+    for hp in model.hookpoints:
+        one = fixture_config(
+            sae_root, tiny_lm, sae={"hookpoint": hp}, sweep={"hierarchy": ["nested"]}
+        )
+        single = pipeline.analyze(one, tmp_path / hp)
+        part = model.root / "hookpoints" / hp
+        assert artifacts.load(part).manifest.sae.hookpoint == hp
+        files = sorted(p.relative_to(single) for p in single.rglob("*") if p.is_file())
+        assert files == sorted(p.relative_to(part) for p in part.rglob("*") if p.is_file())
+        for rel in files:  # each set records its hookpoint's own config: byte for byte
+            assert (single / rel).read_bytes() == (part / rel).read_bytes(), (hp, rel)
+    assert model.meta.config["sae"]["hookpoints"] == "all"
+    with pytest.raises(artifacts.ArtifactError, match="model build"):
+        artifacts.load(tmp_path / "model")
+    assert isinstance(artifacts.load_any(tmp_path / "model"), artifacts.ModelArtifacts)
+
+
+def test_a_model_build_reruns_from_the_cache(tmp_path, sae_root, tiny_lm, caplog):
+    sae = {"hookpoint": None, "hookpoints": ["layers.1", "layers.0"]}
+    cfg = fixture_config(sae_root, tiny_lm, sae=sae, sweep={"hierarchy": ["nested"]})
+    pipeline.analyze(cfg, tmp_path)
+    before = {p: p.read_bytes() for p in (tmp_path / "artifacts").rglob("*.parquet")}
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="generator.cache"):
+        pipeline.analyze(cfg, tmp_path)
+    assert not [r for r in caplog.records if "cache miss" in r.getMessage()]
+    assert artifacts.load_model(tmp_path).hookpoints == ["layers.1", "layers.0"]  # as listed
+    assert before == {p: p.read_bytes() for p in (tmp_path / "artifacts").rglob("*.parquet")}
+
+
+def test_truncated_cache_files_are_misses_and_the_rerun_recomputes_them(
+    tmp_path, sae_root, tiny_lm, caplog
+):
+    cfg = fixture_config(sae_root, tiny_lm, sweep={"hierarchy": ["nested"]})
+    pipeline.analyze(cfg, tmp_path)
+    before = {
+        p.relative_to(tmp_path): p.read_bytes() for p in (tmp_path / "artifacts").rglob("*.parquet")
+    }
+    for name in ("lens/*/table.npz", "run/*/run.npz"):
+        f = sorted((tmp_path / "cache").glob(name))[0]
+        f.write_bytes(f.read_bytes()[: f.stat().st_size // 2])  # a disk that filled up
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="generator.cache"):
+        pipeline.analyze(cfg, tmp_path)
+    unreadable = [r.getMessage() for r in caplog.records if "unreadable entry" in r.getMessage()]
+    assert len(unreadable) == 2 and all("BadZipFile" in m for m in unreadable), unreadable
+    after = {
+        p.relative_to(tmp_path): p.read_bytes() for p in (tmp_path / "artifacts").rglob("*.parquet")
+    }
+    assert after == before
+
+
+def test_a_decoder_of_identical_rows_builds_with_undefined_numbers_as_null(tmp_path, tiny_lm):
+    from generator.site import render_site
+    from tests import fixtures
+
+    v = np.random.default_rng(0).standard_normal(fixtures.D_MODEL).astype(np.float32)
+    fixtures.save_sparsify_sae(tmp_path / "sae" / "layers.0", np.tile(v, (30, 1)), style="new")
+    cfg = fixture_config(
+        tmp_path / "sae", tiny_lm, pca={"dims": [None]}, sweep={"hierarchy": ["nested"]}
+    )
+    out = pipeline.analyze(cfg, tmp_path / "out")
+    text = (out / "manifest.json").read_text()
+    assert "NaN" not in text and "Infinity" not in text
+    arts = artifacts.load(out)
+    run = arts.run(arts.run_ids[0])
+    assert run.meta.clusters_per_level[0] == 1  # one family: they are the same direction
+    assert (render_site(tmp_path / "out") / "index.html").is_file()
+
+
+def test_all_zero_decoder_rows_are_named_by_latent_id_when_loaded(tmp_path, tiny_lm):
+    from tests import fixtures
+
+    W = np.random.default_rng(0).standard_normal((30, fixtures.D_MODEL)).astype(np.float32)
+    W[[4, 17]] = 0
+    fixtures.save_sparsify_sae(tmp_path / "sae" / "layers.0", W, style="new")
+    cfg = fixture_config(tmp_path / "sae", tiny_lm)
+    with pytest.raises(DataError, match=r"2 all-zero row\(s\) \(latents 4, 17\)"):
+        pipeline.analyze(cfg, tmp_path / "out")
+    assert not (tmp_path / "out" / "cache" / "lens").exists()  # before any stage ran

@@ -554,3 +554,74 @@ def test_serve_under_a_base_path_answers_like_github_pages(rendered):
     for bad in ("my-repo/", "/my-repo", "/a//b/", "/../"):
         with pytest.raises(SaetaxError, match=r"--base .* is not a URL path; accepted: '/'"):
             make_server(rendered, 0, bad)
+
+
+ODD_HOOKPOINT = 'odd <b>&"hp|x'
+
+
+@pytest.fixture(scope="module")
+def model_site(sae_root, tiny_lm, tmp_path_factory):
+    """A model build of two hookpoints (one with a hostile name), rendered with a site URL."""
+    import shutil
+
+    from generator.pipeline import analyze
+    from generator.site import render_site
+    from tests.conftest import fixture_config
+
+    root = tmp_path_factory.mktemp("model-sae")
+    shutil.copytree(sae_root / "layers.0", root / "layers.0")
+    shutil.copytree(sae_root / "layers.1", root / ODD_HOOKPOINT)
+    out = tmp_path_factory.mktemp("model-out")
+    sae = {"path": str(root), "hookpoint": None, "hookpoints": "all"}
+    analyze(fixture_config(root, tiny_lm, sae=sae, sweep={"hierarchy": ["nested"]}), out)
+    return out, render_site(out, strict=True, site_url="https://example.org/my-repo/")
+
+
+def test_a_model_site_opens_on_an_overview_row_per_hookpoint(model_site):
+    from generator.artifacts import load_model
+
+    out, site = model_site
+    model = load_model(out)
+    assert model.hookpoints == ["layers.0", ODD_HOOKPOINT]
+    html = (site / "index.html").read_text()
+    assert "<b>" not in html and "odd &#60;b&#62;&#38;&#34;hp&#124;x" in html  # inert text
+    for h in model.hookpoints:
+        arts = model.hookpoint(h)
+        folder = arts.root.name
+        assert f'href="{folder}/index.html"' in html
+        run = arts.manifest.recommended.run
+        assert f'href="{folder}/runs/{run}/index.html"' in html
+        home = (site / folder / "index.html").read_text()
+        assert 'href="../index.html"' in home and "Model overview: all 2 hookpoints" in home
+        assert "<b>" not in home  # the hookpoint in the site's name, title and nav is text
+        assert (site / folder / "sweep.html").is_file()
+        # each hookpoint's site knows where it is served
+        assert (
+            f"https://example.org/my-repo/{folder}/" in (site / folder / "sitemap.xml").read_text()
+        )
+    broken = []
+    for page in site.rglob("*.html"):
+        for href in re.findall(r'(?:href|src)="([^"#?]+)', page.read_text()):
+            absolute = re.match(r"^([a-z]+:|/)", href)  # 404.html's, from the site URL
+            if not absolute and not (page.parent / href).resolve().exists():
+                broken.append((page.relative_to(site).as_posix(), href))
+    assert broken == [], broken[:10]
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_a_model_site_navigates_from_the_overview_to_a_hookpoint_and_back(browser, model_site):
+    _, site = model_site
+    page, failures, _ = _watch(browser)
+    page.goto((site / "index.html").as_uri(), wait_until="networkidle")
+    rows = page.locator("table tbody tr")
+    assert rows.count() == 2
+    assert ODD_HOOKPOINT in rows.nth(1).inner_text()  # the name shown as text
+    rows.nth(1).locator("a").first.click()
+    page.wait_for_load_state("networkidle")
+    assert page.url.endswith("/index.html") and "/odd" in page.url
+    page.get_by_text("Model overview: all 2 hookpoints").click()
+    page.wait_for_load_state("networkidle")
+    assert page.url == (site / "index.html").as_uri()
+    assert failures == []
+    page.close()

@@ -174,3 +174,33 @@ def test_cfg_without_d_in_is_not_a_sparsify_folder(tmp_path):
     (tmp_path / "cfg.json").write_text(json.dumps({"k": 4}))
     with pytest.raises(SourceError, match="no 'd_in' key"):
         load_sae(path=tmp_path)
+
+
+def test_all_hookpoints_of_a_root_are_its_folders_in_natural_order(tmp_path):
+    from generator.sources.sae import hookpoints_of
+
+    W = np.random.default_rng(0).standard_normal((8, fixtures.D_MODEL)).astype(np.float32)
+    for hp in ("layers.10", "layers.2", "layers.2.mlp", "ckpt/layers.2/step100"):
+        fixtures.save_sparsify_sae(tmp_path / hp, W, style="new")
+    # deeper folders (checkpoints kept beside the hookpoints) are other SAEs, not hookpoints
+    assert hookpoints_of(path=tmp_path) == ["layers.2", "layers.2.mlp", "layers.10"]
+    with pytest.raises(SourceError, match="holds no hookpoint folders"):
+        hookpoints_of(path=tmp_path / "ckpt")
+    with pytest.raises(SourceError, match="needs a sparsify root folder"):
+        hookpoints_of(path=tmp_path / "layers.2" / "sae.safetensors")
+
+
+def test_all_hookpoints_of_a_hub_repo_come_from_the_cache_offline(hub_repo, monkeypatch):
+    from huggingface_hub import constants
+
+    from generator.sources.sae import hookpoints_of
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    assert hookpoints_of(repo=hub_repo) == [
+        "layers.0",
+        "layers.0.mlp",
+        "layers.1.mlp",
+        "layers.2.mlp",
+    ]
+    with pytest.raises(SourceError, match="no hookpoints found for SAE repo 'test-org/none'"):
+        hookpoints_of(repo="test-org/none")

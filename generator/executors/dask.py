@@ -4,8 +4,11 @@
 closes it after; an address (`tcp://host:8786`) uses a cluster the user runs (SLURM via
 dask-jobqueue, Kubernetes, `dask scheduler` + `dask worker` by hand).
 
-What travels: each input array is scattered once and replicated to every worker
-(`broadcast`), so a worker holds one copy that all its tasks share; a task is a
+What travels: each input array is scattered once; up to BROADCAST_BYTES in all they are
+replicated to every worker at once (`broadcast`), beyond that (many hookpoints) spread
+over the workers, a worker fetching an array the first time one of its tasks needs it.
+Either way a worker holds one copy that all its tasks share, and an array is freed when
+its last task is done. A task is a
 `RunTask` (a spec and an array's hash, under a kilobyte); a result is a `TaskResult`
 value. Nothing is read from or written to a shared filesystem: the client stores results
 in the cache as they arrive. A worker that dies mid-run has its task rescheduled by Dask
@@ -32,8 +35,44 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+BROADCAST_BYTES = 2**30  # inputs up to this size in all are copied to every worker at once
+
+
 def _run_on_worker(task: RunTask, X: np.ndarray) -> TaskResult:
+    _pin_gpu()
     return run_task(task, {task.x_key: X})
+
+
+def _pin_gpu() -> None:
+    """On a worker that holds a GPU resource and sees several GPUs (a LocalCluster on a
+    multi-GPU machine), use the GPU of its own number, so runs spread over the GPUs."""
+    from distributed import get_worker
+
+    try:
+        worker = get_worker()
+    except ValueError:  # not on a worker
+        return
+    if not worker.state.total_resources.get("GPU") or not isinstance(worker.name, int):
+        return
+    import torch
+
+    if torch.cuda.device_count() > 1:
+        torch.cuda.set_device(worker.name % torch.cuda.device_count())
+
+
+def gpu_resources(client: Any) -> dict[str, float] | None:
+    """`{GPU: 1}` when the cluster's workers declare GPUs (`--resources GPU=1`): then each
+    run takes one, so a worker runs one at a time on its GPU. None on a CPU cluster."""
+    workers = client.scheduler_info().get("workers", {})
+    if any(w.get("resources", {}).get("GPU") for w in workers.values()):
+        return {"GPU": 1}
+    return None
+
+
+def _local_gpus() -> int:
+    import torch
+
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
 
 
 class DaskExecutor:
@@ -76,6 +115,8 @@ class DaskExecutor:
                     dashboard_address=None,
                     silence_logs=logging.ERROR if quiet else logging.WARNING,
                     env=_worker_env(self.workers),
+                    # on a GPU machine each worker declares one GPU and pins its own
+                    **({"resources": {"GPU": 1}} if _local_gpus() else {}),
                 ) as cluster,
                 Client(cluster) as client,
             ):
@@ -104,9 +145,13 @@ class DaskExecutor:
         with self.client() as client:
             if not client.scheduler_info().get("workers"):
                 client.wait_for_workers(1, timeout=self.connect_timeout * 6)
-            shared = client.scatter(
-                {k: arrays[k] for k in {t.x_key for t in tasks}}, broadcast=True, hash=False
-            )
+            needed = {k: arrays[k] for k in sorted({t.x_key for t in tasks})}
+            # small inputs go to every worker up front; large ones (many hookpoints) are
+            # spread, and a worker fetches an array the first time it runs a task on it
+            broadcast = sum(a.nbytes for a in needed.values()) <= BROADCAST_BYTES
+            shared = client.scatter(needed, broadcast=broadcast, hash=False)
+            left = {k: sum(t.x_key == k for t in tasks) for k in needed}
+            resources = self.resources or gpu_resources(client)
             build = uuid.uuid4().hex[:8]  # keys unique on a cluster shared by several builds
             futures = {
                 client.submit(
@@ -115,7 +160,7 @@ class DaskExecutor:
                     shared[t.x_key],
                     key=f"saetax-{build}-{i}-{t.spec.run_id}",
                     retries=self.retries,
-                    resources=self.resources or None,
+                    resources=resources,
                     pure=False,
                 ): i
                 for i, t in enumerate(tasks)
@@ -123,7 +168,13 @@ class DaskExecutor:
             try:
                 for f in as_completed(futures):
                     try:
-                        yield futures[f], f.result()
+                        i = futures[f]
+                        done = f.result()
+                        left[tasks[i].x_key] -= 1
+                        if not left[tasks[i].x_key]:  # no task needs it: free the workers' copies
+                            shared.pop(tasks[i].x_key).release()
+                        f.release()  # the result's copy on the worker is not needed
+                        yield i, done
                     except KilledWorker as e:
                         raise ClusterError(
                             f"run {tasks[futures[f]].spec.run_id} killed every worker it was "

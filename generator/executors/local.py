@@ -30,6 +30,24 @@ _WORKER_ARRAYS: dict[str, np.ndarray] = {}
 
 def _init_worker(arrays: dict[str, np.ndarray]) -> None:
     _WORKER_ARRAYS.update(arrays)
+    exit_with_parent()
+
+
+def exit_with_parent(every: float = 1.0) -> None:
+    """End this worker when the process that started it is gone (kill -9, a crash): its
+    parent id changes then. Without this the worker would run on as an orphan."""
+    import os
+    import threading
+    import time
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="saetax-exit-with-parent", daemon=True).start()
 
 
 def _run_in_worker(task: RunTask) -> TaskResult:

@@ -7,6 +7,7 @@ failed build leaves the previous site in place.
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 import os
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from generator import progress
-from generator.artifacts import load
+from generator.artifacts import ModelArtifacts, load_any
 from generator.atomic import replacing
 from generator.errors import SaetaxError, SiteError
 from generator.site import text
@@ -149,8 +150,9 @@ def write_mkdocs_yml(
     env.filters["tojson"] = lambda v: json.dumps(v, ensure_ascii=False)
     path.write_text(
         env.get_template("mkdocs.yml.j2").render(
-            title=model.options.title,
-            description=model.options.description,
+            # Material puts these into the HTML unescaped (header, nav, <title>, meta)
+            title=html.escape(model.options.title, quote=True),
+            description=html.escape(model.options.description, quote=True),
             docs_dir=str(docs_dir),
             site_dir=str(site_dir),
             overrides_dir=str(TEMPLATES / "overrides"),
@@ -204,37 +206,87 @@ def render_site(out_dir: Path, *, strict: bool = True, site_url: str | None = No
     writes it into the sitemap, the canonical links and 404.html (so a missing page at any
     depth on that host gets a styled 404). Every other link is relative, so the same folder
     also works from file:// and under any sub-path. The build is reproducible: page dates
-    come from SOURCE_DATE_EPOCH (the epoch when unset)."""
+    come from SOURCE_DATE_EPOCH (the epoch when unset).
+
+    A model build (several hookpoints) becomes one site: the overview at its root and
+    each hookpoint's site in the hookpoint's folder."""
     out_dir = Path(out_dir).resolve()  # mkdocs resolves relative paths against its config file
     t0 = time.perf_counter()
     try:
-        arts = load(out_dir)
+        arts = load_any(out_dir)
     except ValueError as e:
         raise SaetaxError(str(e)) from None
-    model = build_model(arts)
-    site_url = site_url or model.options.url
-    t_model = time.perf_counter()
     final = out_dir / "site"
     work = Path(tempfile.mkdtemp(prefix=".site-build-", dir=out_dir))
     try:
-        docs_dir = work / "docs"
-        copy_static(docs_dir, arts.root)
-        render_markdown(model, docs_dir)
-        t_md = time.perf_counter()
         with replacing(final) as site_dir:
-            write_mkdocs_yml(model, work / "mkdocs.yml", docs_dir, site_dir, strict, site_url)
-            n_pages = sum(1 for _ in docs_dir.rglob("*.md"))
-            with progress.ticking(n_pages, "mkdocs", unit="page"):  # ticked by mkdocs_hooks.py
-                mkdocs_build(work / "mkdocs.yml")
-            if not site_url:
-                relative_404(site_dir / "404.html")
-        log.info(
-            "site model %.1f s, markdown %.1f s, mkdocs %.1f s",
-            t_model - t0,
-            t_md - t_model,
-            time.perf_counter() - t_md,
-        )
+            if isinstance(arts, ModelArtifacts):
+                n = _model_site(arts, site_dir, work, strict, site_url)
+            else:
+                model = build_model(arts)
+                url = site_url or model.options.url
+                _one_site(model, arts.root, site_dir, work, strict, url)
+                n = len(model.pages)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    log.info("site built in %.1f s: %d pages", time.perf_counter() - t0, len(model.pages))
+    log.info("site built in %.1f s: %d pages", time.perf_counter() - t0, n)
     return final
+
+
+def _model_site(
+    arts: ModelArtifacts, site_dir: Path, work: Path, strict: bool, site_url: str | None
+) -> int:
+    """The overview at the site's root, then each hookpoint's site in its folder (the
+    root's MkDocs build would clean them away if it came later)."""
+    from generator.artifacts import hookpoint_folder
+    from generator.site.overview import hookpoint_options, overview_model
+
+    overview = overview_model(arts)
+    url = site_url or overview.options.url
+    only_model = work / "model-artifacts"
+    only_model.mkdir()
+    shutil.copy2(arts.root / "model.json", only_model / "model.json")
+    _one_site(overview, only_model, site_dir, work / "overview", strict, url)
+    n = len(overview.pages)
+    for h in arts.hookpoints:
+        folder = hookpoint_folder(h)
+        model = build_model(arts.hookpoint(h), hookpoint_options(arts, h))
+        sub_url = f"{url}{folder}/" if url else None
+        _one_site(
+            model,
+            arts.root / "hookpoints" / folder,
+            site_dir / folder,
+            work / folder,
+            strict,
+            sub_url,
+        )
+        n += len(model.pages)
+    return n
+
+
+def _one_site(
+    model: SiteModel,
+    artifacts_dir: Path,
+    site_dir: Path,
+    work: Path,
+    strict: bool,
+    site_url: str | None,
+) -> None:
+    """Render one MkDocs site from its model into site_dir (work holds its sources)."""
+    t0 = time.perf_counter()
+    docs_dir = work / "docs"
+    copy_static(docs_dir, artifacts_dir)
+    render_markdown(model, docs_dir)
+    t_md = time.perf_counter()
+    write_mkdocs_yml(model, work / "mkdocs.yml", docs_dir, site_dir, strict, site_url)
+    n_pages = sum(1 for _ in docs_dir.rglob("*.md"))
+    with progress.ticking(n_pages, "mkdocs", unit="page"):  # ticked by mkdocs_hooks.py
+        mkdocs_build(work / "mkdocs.yml")
+    if not site_url:
+        relative_404(site_dir / "404.html")
+    log.info(
+        "%s: markdown %.1f s, mkdocs %.1f s",
+        model.options.title,
+        t_md - t0,
+        time.perf_counter() - t_md,
+    )

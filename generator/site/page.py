@@ -29,6 +29,8 @@ class SiteOptions:
     members_shown: int = 50
     tokens_shown: int = 8
     url: str | None = None  # where the site will be served (MkDocs' site_url)
+    up: str | None = None  # a hookpoint's site in a model build: the overview, from its home
+    up_count: int = 0  # hookpoints in that model
 
 
 def run_dir(run_id: str) -> str:

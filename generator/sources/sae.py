@@ -17,7 +17,7 @@ import numpy as np
 
 from generator.artifacts import SaeIdentity
 from generator.cache import array_hash
-from generator.errors import DataError, SourceError, check_finite_rows
+from generator.errors import DataError, SourceError, check_finite_rows, reading
 from generator.progress import third_party_quiet
 
 log = logging.getLogger(__name__)
@@ -79,6 +79,13 @@ def check_decoder(W: Any, where: str) -> np.ndarray:
             f"{where}: W_dec needs at least 2 rows and 1 column; got shape {tuple(W.shape)}."
         )
     check_finite_rows(np.isfinite(W).all(axis=1), f"{where}: W_dec", ids="latents")
+    zero = np.flatnonzero(~W.any(axis=1))
+    if len(zero):
+        shown = ", ".join(map(str, zero[:10])) + (", ..." if len(zero) > 10 else "")
+        raise DataError(
+            f"{where}: W_dec has {len(zero)} all-zero row(s) (latents {shown}); a decoder "
+            "direction must be non-zero to be compared by cosine. Remove those latents."
+        )
     return W
 
 
@@ -123,7 +130,10 @@ def read_sparsify_cfg(folder: Path) -> dict[str, Any]:
 def _read_w_dec(st_path: Path, name: str = "W_dec") -> tuple[np.ndarray, str]:
     from safetensors import safe_open
 
-    with safe_open(str(st_path), framework="pt", device="cpu") as f:
+    with (
+        reading(st_path, "a safetensors file"),
+        safe_open(str(st_path), framework="pt", device="cpu") as f,
+    ):
         keys = list(f.keys())
         if name not in keys:
             raise SourceError(
@@ -268,10 +278,11 @@ def load_sae_file(path: Path, tensor: str = "W_dec") -> SaeDecoder:
     if suffix == ".safetensors":
         W, dtype = _read_w_dec(path, tensor)
     elif suffix == ".npy":
-        raw = np.load(path, allow_pickle=False)
+        with reading(path, "a .npy array"):
+            raw = np.load(path, allow_pickle=False)
         dtype, W = str(raw.dtype), check_decoder(raw, str(path))
     elif suffix == ".npz":
-        with np.load(path, allow_pickle=False) as z:
+        with reading(path, "a .npz archive"), np.load(path, allow_pickle=False) as z:
             if tensor not in z.files:
                 raise SourceError(
                     f"{path}: no array named {tensor!r}; arrays in the file: {', '.join(z.files)}."
@@ -313,3 +324,41 @@ def load_sae(
     raise SourceError(
         f"SAE path {str(p)!r} does not exist; give a sparsify folder or a {'/'.join(PLAIN_SUFFIXES)} file."
     )
+
+
+def hookpoints_of(
+    *, repo: str | None = None, path: str | os.PathLike | None = None, revision: str | None = None
+) -> list[str]:
+    """Every hookpoint of a hub repo or a local sparsify root (`sae.hookpoints: all`), in
+    natural order (`layers.2` before `layers.10`)."""
+    if repo is not None:
+        from huggingface_hub import constants, snapshot_download
+
+        snapshot = None
+        if constants.HF_HUB_OFFLINE:
+            try:  # the cache's snapshot folder, without downloading anything
+                snapshot = Path(
+                    snapshot_download(repo, revision=revision, allow_patterns=["*/cfg.json"])
+                )
+            except Exception:
+                snapshot = None
+        found = _hub_hookpoints(repo, revision, snapshot or Path("/nonexistent"))
+        if not found:
+            raise SourceError(
+                f"`hookpoints: all`: no hookpoints found for SAE repo {repo!r} (neither on "
+                "the hub nor in the local cache); list them under `sae.hookpoints`."
+            )
+        return found
+    p = Path(path)  # type: ignore[arg-type]
+    if not p.is_dir():
+        raise SourceError(
+            f"`hookpoints: all` needs a sparsify root folder; {str(p)!r} is not a folder."
+        )
+    # sparsify saves each hookpoint as a folder of the root; deeper ones (checkpoints kept
+    # beside them) are other SAEs, named only when asked for
+    found = [h for h in list_hookpoints(p) if "/" not in h]
+    if not found:
+        raise SourceError(
+            f"`hookpoints: all`: {p} holds no hookpoint folders (folders with a cfg.json)."
+        )
+    return found
