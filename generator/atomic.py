@@ -24,7 +24,8 @@ def replacing(final: Path) -> Iterator[Path]:
     `final` is left as it was."""
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}-new-", dir=final.parent))
+    clean_stale(final)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}-new-{os.getpid()}-", dir=final.parent))
     try:
         os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp's 700 would hide a site from a web server
         yield tmp
@@ -39,10 +40,45 @@ def replacing(final: Path) -> Iterator[Path]:
 
 
 def previous(final: Path) -> Path | None:
-    """The folder a swap interrupted between its two renames left aside, if any."""
+    """The folder a swap interrupted between its two renames left aside, if any (the
+    newest, by modification time, if several were)."""
     final = Path(final)
-    olds = sorted(final.parent.glob(f".{final.name}-old-*"))
-    return olds[-1] if olds else None
+    olds = [p for p in final.parent.glob(f".{final.name}-old-*") if p.is_dir()]
+    return max(olds, key=lambda p: p.stat().st_mtime_ns) if olds else None
+
+
+def _pid_of(leftover: Path, kind: str, final: Path) -> int | None:
+    head = leftover.name[len(f".{final.name}-{kind}-") :].split("-", 1)[0]
+    return int(head) if head.isdigit() else None
+
+
+def _alive(pid: int | None) -> bool:
+    if pid is None:
+        return False
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+def clean_stale(final: Path) -> None:
+    """Remove what writers killed mid-write (kill -9, a lost node) left beside `final`:
+    their temporary folders, and set-aside old folders once `final` is in place (without
+    `final`, the newest old folder is what `previous` recovers, so it stays)."""
+    final = Path(final)
+    for tmp in final.parent.glob(f".{final.name}-new-*"):
+        if not _alive(_pid_of(tmp, "new", final)):
+            shutil.rmtree(tmp, ignore_errors=True)
+    olds = [p for p in final.parent.glob(f".{final.name}-old-*") if p.is_dir()]
+    keep = None if final.exists() or not olds else previous(final)
+    for old in olds:
+        if old != keep and not _alive(_pid_of(old, "old", final)):
+            shutil.rmtree(old, ignore_errors=True)
 
 
 @contextmanager

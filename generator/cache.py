@@ -117,7 +117,7 @@ class Cache:
             if meta.get("key") != key:
                 return None
             value = stage.load(folder)
-        except (OSError, ValueError, KeyError) as e:
+        except Exception as e:  # truncated npz (BadZipFile), garbage JSON, a missing file
             why = f"unreadable entry: {type(e).__name__}" if folder.exists() else "not computed yet"
             log.info("cache miss: %s (%s) - %s", _name(stage, label), key, why)
             return None

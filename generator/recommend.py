@@ -26,13 +26,20 @@ if TYPE_CHECKING:
 MAX_SINGLETONS = 0.6
 
 
+def cohesion_excess(lv: LevelMetrics) -> float | None:
+    """Cohesion above chance as a share of what was left above chance (1: perfect
+    families); None when undefined (no families, or chance already 1: every direction
+    the same)."""
+    if lv.cohesion is None or lv.cohesion_chance is None or lv.cohesion_chance >= 1.0:
+        return None
+    return (lv.cohesion - lv.cohesion_chance) / (1.0 - lv.cohesion_chance)
+
+
 def level_quality(lv: LevelMetrics) -> tuple[float, dict[str, float]]:
     """(quality, its factors) of one level."""
     aris = [a for a in (lv.order_ari, lv.seed_ari, lv.subsample_ari) if a is not None]
     stability = max(0.0, min(aris)) if aris else 1.0
-    excess = 0.0
-    if lv.cohesion is not None and lv.cohesion_chance is not None:
-        excess = max(0.0, (lv.cohesion - lv.cohesion_chance) / (1.0 - lv.cohesion_chance))
+    excess = max(0.0, cohesion_excess(lv) or 0.0)
     formed = 0.0 if lv.singleton_share > MAX_SINGLETONS else 1.0 - lv.singleton_share
     clean = 1.0 - lv.catch_all_share
     factors = {"stability": stability, "excess": excess, "formed": formed, "clean": clean}

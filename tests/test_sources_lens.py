@@ -54,8 +54,11 @@ def test_encoder_asked_for_as_causal_lm_suggests_encoder_kind(tmp_path):
 
 
 def test_missing_model_is_a_clear_error(tmp_path):
-    with pytest.raises(SourceError, match="could not be loaded"):
+    # a path is never taken for a hub id: the message says the folder is missing
+    with pytest.raises(SourceError, match=r"lens folder '.*absent' does not exist"):
         load_lens(str(tmp_path / "absent"))
+    with pytest.raises(SourceError, match="could not be loaded"):  # a hub id not cached
+        load_lens("no-such-org/no-such-model")
 
 
 def test_package_location_resolves_bundled_minilm():

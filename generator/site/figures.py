@@ -229,6 +229,8 @@ def sweep_quality(
     opens the run's page, `pages[run_id]`)."""
     import plotly.graph_objects as go
 
+    from generator.recommend import cohesion_excess
+
     fig = go.Figure()
     groups: dict[str, list[RunSummary]] = {}
     for r in runs:
@@ -237,12 +239,7 @@ def sweep_quality(
         lv = [r.level0 for r in rs]
         fig.add_trace(
             go.Scatter(
-                x=[
-                    None
-                    if m.cohesion is None or m.cohesion_chance is None
-                    else (m.cohesion - m.cohesion_chance) / (1 - m.cohesion_chance)
-                    for m in lv
-                ],
+                x=[cohesion_excess(m) for m in lv],
                 y=[r.stability for r in rs],
                 mode="markers+text",
                 name=name,
@@ -256,10 +253,10 @@ def sweep_quality(
         )
     rec = next((r for r in runs if r.run_id == recommended), None)
     if rec is not None and rec.stability is not None:
-        m = rec.level0
+        m = rec.level0  # a None x (undefined excess) draws no ring
         fig.add_trace(
             go.Scatter(
-                x=[(m.cohesion - m.cohesion_chance) / (1 - m.cohesion_chance)],
+                x=[cohesion_excess(m)],
                 y=[rec.stability],
                 mode="markers",
                 name="recommended",

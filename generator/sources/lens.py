@@ -64,7 +64,16 @@ class LensModel:
 
 
 def resolve_model_location(model: str) -> str:
-    """`package:NAME` → the folder NAME.get_model_path() returns; anything else unchanged."""
+    """`package:NAME` → the folder NAME.get_model_path() returns; anything else unchanged.
+    A path (`/…`, `./…`, `../…`, `~/…`) must be an existing folder: it is never a hub id."""
+    if model.startswith(("/", "./", "../", "~")):
+        folder = Path(model).expanduser()
+        if not folder.is_dir():
+            raise SourceError(
+                f"lens folder {str(folder)!r} does not exist; give a model folder, a hub id "
+                "(org/name) or package:NAME."
+            )
+        return str(folder)
     if not model.startswith("package:"):
         return model
     name = model.split(":", 1)[1]
