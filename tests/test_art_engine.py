@@ -66,17 +66,20 @@ def test_device_scores_within_bound_give_the_kernel_labels(noisy, cls, rho, dtyp
 
 def test_the_refinement_is_what_keeps_labels_exact(noisy):
     Xp = FuzzyART().prepare_data(unit_rows(1200, 24, 1))
-    plain = FuzzyART(0.75, device="cpu").fit(Xp)
+    # float32: noise at 1000x float64's rounding bound would be too small to flip a label
+    plain = FuzzyART(0.75, dtype="float32", device="cpu").fit(Xp)
     noisy(claim_exact=True)  # same noise, but the engine is told to trust it
-    trusted = FuzzyART(0.75).fit(Xp)
+    trusted = FuzzyART(0.75, dtype="float32").fit(Xp)
     assert not np.array_equal(trusted.labels_, plain.labels_)
 
 
 def test_smart_with_device_scores_is_exact(noisy):
     Xp = FuzzyART().prepare_data(unit_rows(600, 12, 4))
-    ref = Hierarchy("fuzzy", [0.3, 0.6, 0.8], mode="smart", params={"device": "cpu"}).fit(Xp)
+    f32 = {"dtype": "float32"}  # where the noise is large enough to flip decisions
+    ref = Hierarchy("fuzzy", [0.3, 0.6, 0.8], mode="smart", params={**f32, "device": "cpu"})
+    ref.fit(Xp)
     noisy()
-    got = Hierarchy("fuzzy", [0.3, 0.6, 0.8], mode="smart").fit(Xp)
+    got = Hierarchy("fuzzy", [0.3, 0.6, 0.8], mode="smart", params=f32).fit(Xp)
     np.testing.assert_array_equal(got.labels_deep_, ref.labels_deep_)
 
 

@@ -165,3 +165,63 @@ def test_set_data_bounds_is_used_and_frozen_after_fit():
     m.fit(Xp)
     with pytest.raises(ValueError, match="after fit"):
         m.set_data_bounds(np.zeros(2), np.ones(2))
+
+
+def _same_as_artlib(X, rho, beta, **fit_kwargs):
+    ref = artlib.FuzzyART(rho=rho, alpha=1e-3, beta=beta)
+    Xp = ref.prepare_data(X)
+    ref.fit(Xp, **fit_kwargs)
+    ours = FuzzyART(rho, 1e-3, beta, dtype=np.float64, block_size=7)
+    ours.fit(ours.prepare_data(X), **fit_kwargs)
+    np.testing.assert_array_equal(ours.labels_, ref.labels_)
+    assert len(ours.W) == len(ref.W)
+    for w_ours, w_ref in zip(ours.W, ref.W):
+        np.testing.assert_array_equal(w_ours, w_ref)
+    return ours
+
+
+@pytest.mark.parametrize("rho", [0.3, 0.6, 0.85])
+@pytest.mark.parametrize("beta", [1.0, 0.5])
+def test_max_iter_runs_artlibs_epochs_bit_for_bit(rho, beta):
+    from sklearn.datasets import make_blobs
+
+    X, _ = make_blobs(2000, 32, centers=8, random_state=0)
+    three = _same_as_artlib(X, rho, beta, max_iter=3)
+    one = FuzzyART(rho, 1e-3, beta, dtype="float64")
+    one.fit(one.prepare_data(X))
+    if beta < 1.0:  # slow learning: more epochs move the weights (artlib's too)
+        assert not np.array_equal(np.array(one.W), np.array(three.W))
+    assert len(three.labels_) == len(X)  # the last epoch's labels, one per sample
+
+
+@pytest.mark.parametrize("mt", ["MT+", "MT-", "MT1", "MT0", "MT~"])
+def test_match_tracking_sets_the_vigilance_test_as_artlib_does(mt):
+    # the second sample matches the first category at exactly rho = 0.5:
+    # MT0 and MT~ test match > rho (a new category), the others match >= rho
+    X = np.array([[0.0], [0.5], [1.0], [0.25]])
+    ours = _same_as_artlib(X, 0.5, 1.0, match_tracking=mt, epsilon=0.01)
+    assert ours.labels_[1] == (1 if mt in ("MT0", "MT~") else 0)
+
+
+def test_artlib_keywords_that_cannot_be_honoured_are_refused_not_ignored():
+    X = FuzzyART().prepare_data(unit_rows(20, 3))
+    with pytest.raises(NotImplementedError, match="match_reset_func .* use artlib's own FuzzyART"):
+        FuzzyART().fit(X, match_reset_func=lambda *a, **k: True)
+    with pytest.raises(
+        TypeError, match=r"unexpected keyword argument\(s\) n_epochs; accepted: max_iter"
+    ):
+        FuzzyART().fit(X, n_epochs=3)
+    with pytest.raises(TypeError, match="max_iter"):  # artlib's partial_fit has no epochs
+        FuzzyART().partial_fit(X, max_iter=2)
+    with pytest.raises(ValueError, match=r"max_iter must be an integer ≥ 1; got 0"):
+        FuzzyART().fit(X, max_iter=0)
+    with pytest.raises(ValueError, match=r"match_tracking must be one of MT\+, MT-, MT0, MT1, MT~"):
+        FuzzyART().fit(X, match_tracking="MT2")
+    FuzzyART().fit(X, verbose=False, leave_progress_bar=True)  # display only: accepted
+
+
+def test_the_drop_in_is_exact_by_default_and_takes_numpy_dtypes():
+    assert FuzzyART().dtype == "float64"  # drop-in means artlib's numbers
+    for spelling in (np.float32, np.dtype("float32"), "float32"):
+        m = FuzzyART(dtype=spelling).fit(FuzzyART().prepare_data(unit_rows(30, 3)))
+        assert m.weights_.dtype == np.float32

@@ -75,6 +75,11 @@ class Param:
             f"The {self.name!r} parameter of {owner} must be {self.describe()}. Got {value!r} instead."
         )
         if self.kind == "choice":
+            if self.name == "dtype" and not isinstance(value, str):
+                try:  # np.float64, np.dtype("float32"), "f8": numpy's own spellings
+                    value = np.dtype(value).name
+                except TypeError:
+                    raise bad from None
             if value not in self.choices:
                 raise bad
             return value
@@ -91,6 +96,11 @@ class Param:
             raise bad
         return int(value) if self.kind == "int" else v
 
+
+MATCH_TRACKING = ("MT+", "MT-", "MT0", "MT1", "MT~")
+_ARTLIB_COMMON = ("match_reset_func", "match_tracking", "epsilon")
+FIT_KEYWORDS = ("max_iter", *_ARTLIB_COMMON, "verbose", "leave_progress_bar")
+PARTIAL_FIT_KEYWORDS = _ARTLIB_COMMON
 
 COMMON_PARAMS: tuple[Param, ...] = (
     Param(
@@ -132,13 +142,14 @@ class BlockART:
 
     PARAMS: ClassVar[tuple[Param, ...]] = ()
     BLOCK_SIZE: ClassVar[int] = 64  # default block_size: the fastest measured for the module
+    DTYPE: ClassVar[str] = "float32"  # default dtype (FuzzyART, artlib's drop-in: float64)
 
     # ---------------------------------------------------------------- parameters
     @classmethod
     def param_specs(cls) -> tuple[Param, ...]:
+        own = {"block_size": cls.BLOCK_SIZE, "dtype": cls.DTYPE}
         common = tuple(
-            replace(p, default=cls.BLOCK_SIZE) if p.name == "block_size" else p
-            for p in COMMON_PARAMS
+            replace(p, default=own[p.name]) if p.name in own else p for p in COMMON_PARAMS
         )
         return cls.PARAMS + common
 
@@ -293,8 +304,50 @@ class BlockART:
 
     # ---------------------------------------------------------------- fitting
     def fit(self, X: Any, y: Any = None, **artlib_kwargs: Any) -> BlockART:
-        """Cluster prepared samples in order, from scratch."""
-        return self._fit_sequence(self._start(X))
+        """Cluster prepared samples in order, from scratch. artlib's keywords: `max_iter`
+        epochs over X (the weights carry over; labels are the last epoch's, as artlib's),
+        `match_tracking` (MT0 and MT~ make the vigilance test strict, as in artlib),
+        `epsilon`, `verbose`, `leave_progress_bar`; `match_reset_func` is refused."""
+        max_iter, strict = self._artlib_options(artlib_kwargs, "fit", FIT_KEYWORDS)
+        X = self._start(X)
+        for _ in range(max_iter):
+            self._fit_sequence(X, strict=strict)
+        if max_iter > 1:  # artlib keeps one label per sample: the last epoch's
+            n, d = len(X), self.diagnostics_
+            self.labels_ = self.labels_[-n:]
+            self.diagnostics_ = Diagnostics(d.match[-n:], d.margin[-n:], d.created[-n:])
+        return self
+
+    def _artlib_options(
+        self, kw: dict[str, Any], method: str, accepted: tuple[str, ...]
+    ) -> tuple[int, bool]:
+        """artlib's fitting keywords, honoured or refused, never ignored: (epochs, strict
+        vigilance test). Without a `match_reset_func` artlib's match tracking acts only
+        through the comparison operator, so `epsilon` changes nothing there either."""
+        name = f"{type(self).__name__}.{method}"
+        unknown = sorted(set(kw) - set(accepted))
+        if unknown:
+            raise TypeError(
+                f"{name}() got unexpected keyword argument(s) {', '.join(unknown)}; "
+                f"accepted: {', '.join(accepted)}."
+            )
+        if kw.get("match_reset_func") is not None:
+            raise NotImplementedError(
+                f"{name}: match_reset_func (a per-sample reset hook) is not run by the block "
+                f"kernels; use artlib's own {type(self).__name__} when you need it."
+            )
+        mt = kw.get("match_tracking", "MT+")
+        if mt not in MATCH_TRACKING:
+            raise ValueError(
+                f"{name}: match_tracking must be one of {', '.join(MATCH_TRACKING)}; got {mt!r}."
+            )
+        eps = kw.get("epsilon", 0.0)
+        if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not np.isfinite(eps):
+            raise ValueError(f"{name}: epsilon must be a finite number; got {eps!r}.")
+        max_iter = kw.get("max_iter", 1)
+        if isinstance(max_iter, bool) or not isinstance(max_iter, numbers.Integral) or max_iter < 1:
+            raise ValueError(f"{name}: max_iter must be an integer ≥ 1; got {max_iter!r}.")
+        return int(max_iter), mt in ("MT0", "MT~")
 
     def _start(self, X: Any) -> np.ndarray:
         """Validate parameters and data, and reset to no categories."""
@@ -304,13 +357,15 @@ class BlockART:
         return X
 
     def partial_fit(self, X: Any, y: Any = None, **artlib_kwargs: Any) -> BlockART:
-        """Continue learning from the current state (the first call starts from scratch)."""
+        """Continue learning from the current state (the first call starts from scratch).
+        artlib's keywords as in `fit`, without `max_iter` (artlib's has none)."""
+        _, strict = self._artlib_options(artlib_kwargs, "partial_fit", PARTIAL_FIT_KEYWORDS)
         if not hasattr(self, "state_"):
             X = self._start(X)
         else:
             self._validated()
             X = self.validate_data(X)
-        return self._fit_sequence(X)
+        return self._fit_sequence(X, strict=strict)
 
     def fit_predict(self, X: Any, y: Any = None, **kw: Any) -> np.ndarray:
         return self.fit(X, y, **kw).labels_
@@ -323,8 +378,11 @@ class BlockART:
         mode: int = 0,
         epsilon: float = 0.0,
         nested: bool = False,
+        strict: bool = False,
     ) -> BlockART:
-        """Present validated rows in order; with parents, under a hierarchy's constraint."""
+        """Present validated rows in order; with parents, under a hierarchy's constraint.
+        `strict`: a category resonates only with match > ρ (artlib's MT0 and MT~), which
+        is match ≥ the next number above ρ in the working dtype."""
         from generator.art import engine
 
         p = self._validated()
@@ -334,6 +392,9 @@ class BlockART:
         else:
             parents = np.ascontiguousarray(sample_parent, dtype=np.int64)
         rule = self._rule(p, mode=mode, epsilon=epsilon)
+        if strict:
+            t = _DTYPES[p["dtype"]]
+            rule = replace(rule, rho=float(np.nextafter(t(rule.rho), t(np.inf))))
         run = engine.run_nested if nested else engine.run_sequence
         trace = run(self.state_, Xw, parents, rule)
         self.labels_ = np.concatenate([self.labels_, trace.labels])

@@ -3,8 +3,8 @@
 Per-column min-max scaling with stored bounds, complement coding, choice
 |x∧w|/(α+|w|), match |x∧w|/d, learning w ← β(x∧w)+(1−β)w, ties to the lowest index.
 A drop-in for `artlib.FuzzyART`: same constructor, `prepare_data`, `fit`, `partial_fit`,
-`predict`, `labels_`, `W`, `n_clusters`. With `dtype="float64"` labels and weights are
-bit-identical to artlib's.
+`predict`, `labels_`, `W`, `n_clusters`, and `fit`'s `max_iter` and `match_tracking`. Its
+default dtype, float64, makes labels and weights bit-identical to artlib's.
 """
 
 from __future__ import annotations
@@ -20,7 +20,13 @@ from generator.errors import DataError, check_finite_rows
 
 
 class FuzzyART(BlockART):
-    """Fuzzy ART clustering of complement-coded samples (hyper-box categories)."""
+    """Fuzzy ART clustering of complement-coded samples (hyper-box categories).
+
+    float64 by default: a drop-in for artlib's FuzzyART gives artlib's labels and weights,
+    bit for bit. `dtype="float32"` is the fast choice (the pipeline's) and may differ from
+    artlib where a match ties its vigilance to within float32 rounding."""
+
+    DTYPE = "float64"
 
     PARAMS = (
         Param("rho", "real", 0.0, 1.0, default=0.8, help="vigilance: minimum match |x∧w|/d"),
@@ -42,7 +48,7 @@ class FuzzyART(BlockART):
         alpha: float = 1e-3,
         beta: float = 1.0,
         *,
-        dtype: str = "float32",
+        dtype: str = "float64",
         device: str = "auto",
         block_size: int = 64,
     ):

@@ -90,6 +90,7 @@ class MeanART(CosineART):
         mode: int = 0,
         epsilon: float = 0.0,
         nested: bool = False,
+        strict: bool = False,
     ) -> MeanART:
         p = self._validated()
         if p["max_iter"] > 1 and mode == K.MODE_SMART:
@@ -98,7 +99,9 @@ class MeanART(CosineART):
                 "are defined for nested hierarchies, not SMART's match tracking. Use "
                 "mode='nested' or max_iter=1."
             )
-        super()._fit_sequence(X, sample_parent, mode=mode, epsilon=epsilon, nested=nested)
+        super()._fit_sequence(
+            X, sample_parent, mode=mode, epsilon=epsilon, nested=nested, strict=strict
+        )
         if p["max_iter"] > 1 and len(X):
             parents = (
                 np.full(len(X), -1, np.int64)

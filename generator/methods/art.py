@@ -138,11 +138,14 @@ class ArtMethod:
         """The unfitted hierarchy a run with these parameters fits."""
         from generator.art import Hierarchy
 
+        module_params = dict(params["module_params"])
+        if params["module"] == "fuzzy":  # the drop-in's exact default is ~30x slower
+            module_params.setdefault("dtype", "float32")
         return Hierarchy(
             params["module"],
             rhos if rhos is not None else list(params["rho_values"]),
             mode=params["hierarchy"],
-            params=dict(params["module_params"]),
+            params=module_params,
         )
 
     def fit(self, X: np.ndarray, params: dict[str, Any], seed: int) -> Fit:
