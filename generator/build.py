@@ -14,7 +14,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from generator.errors import EXIT_OK, CheckFailed, SaetaxError, exit_code_of
+from generator.errors import EXIT_OK, CheckFailed, SaetaxError, exit_code_of, filesystem_problem
 from generator.progress import Recorder
 from generator.report import (
     BuildOutcome,
@@ -76,7 +76,7 @@ def build(
     except BaseException as e:
         outcome.exit_code = exit_code_of(e)
         outcome.status = STATUS.get(outcome.exit_code, "failed")
-        outcome.error = str(e) or type(e).__name__
+        outcome.error = filesystem_problem(e) or str(e) or type(e).__name__
         raise
     finally:
         for logger in watched:

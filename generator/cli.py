@@ -17,7 +17,13 @@ import click
 from generator import __version__
 from generator.archive import FORMATS as ARCHIVE_FORMATS
 from generator.checks import CHECKS
-from generator.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, SaetaxError, exit_code_of
+from generator.errors import (
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    SaetaxError,
+    exit_code_of,
+    filesystem_problem,
+)
 
 log = logging.getLogger("generator")
 
@@ -109,6 +115,10 @@ class _Group(click.Group):
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except Exception as e:
+            problem = filesystem_problem(e)  # a read-only or full OUT: the user's to fix
+            if problem:
+                click.echo(f"saetax: error: {problem}", err=True)
+                ctx.exit(exit_code_of(e))
             if ctx.obj and ctx.obj.get("verbosity", 0) >= 1:
                 raise
             click.echo(

@@ -82,7 +82,26 @@ def exit_code_of(error: BaseException) -> int:
         return error.exit_code
     if isinstance(error, KeyboardInterrupt):
         return EXIT_INTERRUPTED
+    if filesystem_problem(error):
+        return EXIT_INPUT
     return EXIT_INTERNAL
+
+
+def filesystem_problem(error: BaseException) -> str | None:
+    """The one-line message for a file the user must fix (a read-only or full OUT, a file
+    saetax may not read), or None when the error is something else."""
+    import errno
+
+    write = {errno.ENOSPC, errno.EROFS, errno.EDQUOT}
+    if not isinstance(error, OSError) or not error.filename:
+        return None
+    if error.errno not in write | {errno.EACCES, errno.EPERM}:
+        return None
+    verb = "write" if error.errno in write else "use"
+    return (
+        f"cannot {verb} {error.filename}: {error.strerror}. Check the folder's permissions "
+        "and free space."
+    )
 
 
 def check_finite_rows(finite: Any, where: str, ids: str = "rows") -> None:

@@ -259,3 +259,37 @@ def test_checks_that_need_only_the_decoder_run_before_the_lens(good, tmp_path):
     r, errors = _run(["analyze", "-c", str(bad), "-o", str(tmp_path / "out")])
     assert r.exit_code == 2 and "at most 64 (= min(features 82, d_in 64))" in errors[0], r.output
     assert not (tmp_path / "out" / "cache" / "lens").exists()  # no stage ran
+
+
+@pytest.mark.parametrize(
+    "err,verb",
+    [(28, "write"), (30, "write"), (13, "use")],  # ENOSPC, EROFS, EACCES
+    ids=["disk-full", "read-only", "no-permission"],
+)
+def test_an_out_that_cannot_be_written_is_one_line_naming_the_path(
+    good, monkeypatch, tmp_path, err, verb
+):
+    """A full disk or a read-only OUT (tests run as root, so it is simulated at the write)."""
+    import json
+    import os
+
+    from generator import pipeline
+
+    root, cfg = good
+    target = tmp_path / "out" / "artifacts"
+
+    def refuse(out_dir, arts):
+        raise OSError(err, os.strerror(err), str(target))
+
+    monkeypatch.setattr(pipeline, "write", refuse)
+    (tmp_path / "c.yml").write_text(yaml.safe_dump(cfg))
+    r = CliRunner().invoke(
+        main, ["build", "-c", str(tmp_path / "c.yml"), "-o", str(tmp_path / "out")]
+    )
+    errors = [ln for ln in r.stderr.splitlines() if ln.startswith("saetax: error:")]
+    assert r.exit_code == 2, r.output
+    assert errors == [
+        f"saetax: error: cannot {verb} {target}: {os.strerror(err)}. Check the folder's permissions and free space."
+    ]
+    record = json.loads((tmp_path / "out" / "build.json").read_text())
+    assert record["exit_code"] == 2 and record["error"] == errors[0][len("saetax: error: ") :]
