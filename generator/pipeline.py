@@ -126,7 +126,7 @@ def prepare(cfg: Config, name: str, cache: Cache, rec: Recorder, device: str) ->
     W, w_key = dec.W_dec, dec.content_hash
     check_against_data(cfg, n_rows=W.shape[0], d_in=W.shape[1], rows="features")  # before the lens
     lc = cfg.lens
-    handle = LensHandle(lc.model, lc.kind, lc.revision)
+    handle = LensHandle(lc.model, lc.kind, lc.revision, cfg.lens_location())
     lens_in = lens.LensIn(
         W, w_key, dec.identity.label, handle, lc.layernorm, lc.top_k, lc.chunk_rows, device
     )

@@ -43,9 +43,19 @@ def good(tmp_path_factory, sae_root, tiny_lm):
     zero[7] = 0
     np.save(files / "zero.npy", zero)
     np.save(files / "vector.npy", W[0])
+    _headless_copy(cfg["lens"]["model"], files / "headless-lm")
     np.save(files / "text.npy", np.array(["a", "b"]))
     (files / "decoder.txt").write_text("0.1 0.2\n")
     return root, cfg
+
+
+def _headless_copy(lm: str, folder) -> None:
+    """The tiny LM's body without its LM head (GPTNeoXModel), tokenizer included."""
+    import transformers
+
+    with_head = transformers.AutoModelForCausalLM.from_pretrained(lm)
+    with_head.gpt_neox.save_pretrained(folder)
+    transformers.AutoTokenizer.from_pretrained(lm).save_pretrained(folder)
 
 
 def _with(cfg: dict, path: str, value) -> dict:
@@ -179,6 +189,7 @@ DATA_CASES = [
         r"lens folder '.*no-such-lens' does not exist",
     ),
     ("pca-too-wide", {"pca": {"dims": [None, 500]}}, r"500"),
+    ("lens-without-head", {"lens": {"model": "FILES/headless-lm"}}, r"headless-lm"),
 ]
 
 
@@ -198,6 +209,8 @@ def test_a_bad_input_file_is_one_line_naming_it(good, name, change, message, tmp
     r, errors = _run(["analyze", "-c", str(bad), "-o", str(root / "out")])
     assert r.exit_code == 2, (r.exit_code, r.output)
     assert len(errors) == 1 and re.search(message, errors[0]), errors or r.output
+    noise = [ln for ln in r.output.splitlines() if ln.strip() and not ln.startswith("saetax: ")]
+    assert noise == [], noise  # no library report before the one line
     assert _artifact_bytes(root / "out") == before
 
 

@@ -341,3 +341,31 @@ def test_all_zero_decoder_rows_are_named_by_latent_id_when_loaded(tmp_path, tiny
     with pytest.raises(DataError, match=r"2 all-zero row\(s\) \(latents 4, 17\)"):
         pipeline.analyze(cfg, tmp_path / "out")
     assert not (tmp_path / "out" / "cache" / "lens").exists()  # before any stage ran
+
+
+def test_a_relative_lens_folder_is_found_beside_the_config_and_recorded_as_written(
+    tmp_path, sae_root, tiny_lm, monkeypatch
+):
+    import shutil
+
+    import yaml
+
+    from generator.config import load_config
+    from tests.conftest import fixture_dict
+
+    conf = tmp_path / "conf"
+    shutil.copytree(tiny_lm, conf / "models" / "lm")
+    data = fixture_dict(
+        sae_root, "models/lm", pca={"dims": [None]}, sweep={"hierarchy": ["nested"]}
+    )
+    (conf / "c.yml").write_text(yaml.safe_dump(data))
+    monkeypatch.chdir(tmp_path)  # not the config's folder
+    out = pipeline.analyze(load_config(conf / "c.yml"), tmp_path / "out")
+    assert artifacts.load(out).manifest.lens.model == "models/lm"  # not the machine's path
+    data["lens"]["model"] = "./models/missing"
+    (conf / "bad.yml").write_text(yaml.safe_dump(data))
+    with pytest.raises(
+        SourceError, match=r"lens folder './models/missing' \(relative to the config"
+    ):
+        pipeline.analyze(load_config(conf / "bad.yml"), tmp_path / "out2")
+    assert not (tmp_path / "out2" / "cache" / "lens").exists()

@@ -89,13 +89,18 @@ def resolve_model_location(model: str) -> str:
 
 
 def load_lens(
-    model: str, kind: Literal["causal_lm", "encoder"] = "causal_lm", revision: str | None = None
+    model: str,
+    kind: Literal["causal_lm", "encoder"] = "causal_lm",
+    revision: str | None = None,
+    location: str | None = None,
 ) -> LensModel:
-    """Load a lens from a local folder, a hub id or `package:NAME`, in float32."""
+    """Load a lens from a local folder, a hub id or `package:NAME`, in float32.
+    `location`: where `model` (as the config spells it, which the artifacts record) was
+    found, e.g. a folder relative to the config file."""
     import torch
     import transformers
 
-    location = resolve_model_location(model)
+    location = location or resolve_model_location(model)
     if kind not in ("causal_lm", "encoder"):
         raise SourceError(f"lens kind {kind!r} is not known; accepted: 'causal_lm', 'encoder'.")
     auto = transformers.AutoModelForCausalLM if kind == "causal_lm" else transformers.AutoModel
@@ -208,22 +213,28 @@ class LensHandle:
     cached never load the weights."""
 
     def __init__(
-        self, model: str, kind: Literal["causal_lm", "encoder"], revision: str | None
+        self,
+        model: str,
+        kind: Literal["causal_lm", "encoder"],
+        revision: str | None,
+        location: str | None = None,
     ) -> None:
         self.model, self.kind, self.revision = model, kind, revision
+        self.location = location  # a local folder `model` names (resolved by the config)
         self._loaded: LensModel | None = None
 
     def get(self) -> LensModel:
         if self._loaded is None:
-            self._loaded = load_lens(self.model, self.kind, self.revision)
+            self._loaded = load_lens(self.model, self.kind, self.revision, self.location)
         return self._loaded
 
     def fingerprint(self) -> str:
         """The lens's cache identity (loading a hub model that is not cached yet)."""
-        fp = lens_fingerprint(self.model, self.kind, self.revision)
+        args = (self.model, self.kind, self.revision, self.location)
+        fp = lens_fingerprint(*args)
         if fp is None:  # a hub model not cached yet: loading it caches it
             self.get()
-            fp = lens_fingerprint(self.model, self.kind, self.revision)
+            fp = lens_fingerprint(*args)
         return fp or f"{self.model}|{self.revision}"
 
 
@@ -241,13 +252,15 @@ def _first_line(e: Exception) -> str:
     return text[0] if text else type(e).__name__
 
 
-def lens_fingerprint(model: str, kind: str, revision: str | None) -> str | None:
+def lens_fingerprint(
+    model: str, kind: str, revision: str | None, location: str | None = None
+) -> str | None:
     """A cheap identity of the lens weights, for cache keys, without loading them.
 
     Local folders: names, sizes and mtimes of their files. Hub ids: the cached commit the
     revision points to. None when the hub model is not cached yet (load it first).
     """
-    location = resolve_model_location(model)
+    location = location or resolve_model_location(model)
     h = hashlib.sha256(f"{model}|{kind}|{revision}".encode())
     p = Path(location)
     if p.is_dir():
