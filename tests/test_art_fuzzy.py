@@ -225,3 +225,22 @@ def test_the_drop_in_is_exact_by_default_and_takes_numpy_dtypes():
     for spelling in (np.float32, np.dtype("float32"), "float32"):
         m = FuzzyART(dtype=spelling).fit(FuzzyART().prepare_data(unit_rows(30, 3)))
         assert m.weights_.dtype == np.float32
+
+
+def test_counters_weights_and_dimensions_read_as_artlibs_before_and_after_fitting():
+    X = unit_rows(50, 3)
+    ref, ours = artlib.FuzzyART(rho=0.6, alpha=1e-3, beta=1.0), FuzzyART(0.6, 1e-3, 1.0)
+    assert ours.sample_counter_ == ref.sample_counter_ == 0
+    assert ours.weight_sample_counter_ == ref.weight_sample_counter_ == []
+    assert ours.W == []  # artlib has no W before its first fit; ours reads as empty
+    Xp = ref.prepare_data(X)
+    for m in (ref, ours):
+        m.fit(Xp, max_iter=2)
+        m.partial_fit(Xp[:10])
+    assert ours.sample_counter_ == ref.sample_counter_ == 110
+    assert ours.weight_sample_counter_ == ref.weight_sample_counter_
+    fresh = FuzzyART()
+    fresh.check_dimensions(Xp)
+    assert fresh.dim_ == 6
+    with pytest.raises(DataError, match="data has 4 prepared features but the model has 6"):
+        fresh.check_dimensions(Xp[:, :4])

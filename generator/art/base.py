@@ -188,13 +188,34 @@ class BlockART:
 
     @property
     def W(self) -> list[np.ndarray]:
-        """artlib-style list of category weights (float64 copies)."""
+        """artlib-style list of category weights (float64 copies); [] before fitting."""
+        if not hasattr(self, "state_"):
+            return []
         return [w.astype(np.float64) for w in self.weights_]
 
     @property
     def weight_sample_counter_(self) -> list[int]:
-        self._check_fitted()
+        """Samples each category has learnt from (artlib's); [] before fitting."""
+        if not hasattr(self, "state_"):
+            return []
         return self.state_.counts[: self.state_.n_cat].tolist()
+
+    @property
+    def sample_counter_(self) -> int:
+        """Samples presented by `fit` and `partial_fit`, each of `max_iter`'s epochs
+        counted; like artlib's, it keeps counting across calls to `fit`."""
+        return getattr(self, "_samples_presented", 0)
+
+    def check_dimensions(self, X: Any) -> None:
+        """artlib's: the first data fix the width (`dim_`); later data must match it."""
+        width = np.shape(X)[1]
+        if not hasattr(self, "dim_"):
+            self.dim_ = int(width)
+        elif width != self.dim_:
+            raise DataError(
+                f"{type(self).__name__}: data has {width} prepared features but the model "
+                f"has {self.dim_}."
+            )
 
     @property
     def category_parent_(self) -> np.ndarray:
@@ -397,6 +418,7 @@ class BlockART:
             rule = replace(rule, rho=float(np.nextafter(t(rule.rho), t(np.inf))))
         run = engine.run_nested if nested else engine.run_sequence
         trace = run(self.state_, Xw, parents, rule)
+        self._samples_presented = self.sample_counter_ + len(Xw)
         self.labels_ = np.concatenate([self.labels_, trace.labels])
         d = self.diagnostics_
         self.diagnostics_ = Diagnostics(
