@@ -279,3 +279,27 @@ def test_runs_ask_for_a_gpu_exactly_when_the_workers_declare_gpus():
             arrays = {"x": np.random.default_rng(0).standard_normal((60, 8))}
             got = dict(DaskExecutor(cluster.scheduler_address).map([RunTask(_spec(), "x")], arrays))
             assert got[0].result.labels.shape == (60, 2)
+
+
+@pytest.mark.slow
+def test_a_dask_build_prints_only_its_own_lines_unless_v(tmp_path, sae_root, tiny_lm):
+    """A fresh process: importing distributed sets its loggers to INFO, which must not reach
+    the user (nor the CommClosedError traceback a LocalCluster logs as it closes)."""
+    import subprocess
+    import sys
+
+    import yaml
+
+    sweep = {"executor": "dask", "workers": 2, "hierarchy": ["nested"]}
+    cfg = fixture_dict(sae_root, tiny_lm, pca={"dims": [None]}, sweep=sweep)
+    (tmp_path / "c.yml").write_text(yaml.safe_dump(cfg))
+    outs = {}
+    for flag in ("", "-v"):
+        cmd = [sys.executable, "-m", "generator", *([flag] if flag else [])]
+        cmd += ["analyze", "-c", str(tmp_path / "c.yml"), "-o", str(tmp_path / f"out{flag}")]
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+        assert p.returncode == 0, p.stderr
+        outs[flag] = p.stderr
+    foreign = [ln for ln in outs[""].splitlines() if not ln.startswith("saetax: ")]
+    assert foreign == [], foreign[:5]
+    assert "distributed" in outs["-v"]  # -v lets Dask's own log through

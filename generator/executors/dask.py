@@ -106,6 +106,9 @@ class DaskExecutor:
         from generator.progress import third_party_allowed
 
         quiet = not third_party_allowed()  # Dask's own warnings (a restarted worker) with -v
+        if quiet:  # importing distributed set its loggers from its config (INFO)
+            for name in ("distributed", "tornado", "bokeh"):
+                logging.getLogger(name).setLevel(logging.ERROR)
         if self.scheduler == "local":
             with (
                 LocalCluster(
