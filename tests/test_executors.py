@@ -303,3 +303,13 @@ def test_a_dask_build_prints_only_its_own_lines_unless_v(tmp_path, sae_root, tin
     foreign = [ln for ln in outs[""].splitlines() if not ln.startswith("saetax: ")]
     assert foreign == [], foreign[:5]
     assert "distributed" in outs["-v"]  # -v lets Dask's own log through
+
+
+@pytest.mark.slow
+def test_a_scheduler_without_workers_is_one_error_naming_it():
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=0, dashboard_address=None, silence_logs=50) as cluster:
+        executor = DaskExecutor(cluster.scheduler_address, connect_timeout=0.5)
+        with pytest.raises(ClusterError, match=f"{cluster.scheduler_address} has no workers"):
+            list(executor.map([RunTask(_spec(), "x")], {"x": np.zeros((5, 3))}))

@@ -147,7 +147,15 @@ class DaskExecutor:
 
         with self.client() as client:
             if not client.scheduler_info().get("workers"):
-                client.wait_for_workers(1, timeout=self.connect_timeout * 6)
+                wait = self.connect_timeout * 6
+                try:
+                    client.wait_for_workers(1, timeout=wait)
+                except (OSError, TimeoutError):
+                    raise ClusterError(
+                        f"the Dask scheduler at {self.scheduler} has no workers, and none "
+                        f"joined within {wait:g} s; start some (`dask worker "
+                        f"{self.scheduler}`)."
+                    ) from None
             needed = {k: arrays[k] for k in sorted({t.x_key for t in tasks})}
             # small inputs go to every worker up front; large ones (many hookpoints) are
             # spread, and a worker fetches an array the first time it runs a task on it
