@@ -37,8 +37,8 @@ def cohesion_excess(lv: LevelMetrics) -> float | None:
 
 def level_quality(lv: LevelMetrics) -> tuple[float, dict[str, float]]:
     """(quality, its factors) of one level."""
-    aris = [a for a in (lv.order_ari, lv.seed_ari, lv.subsample_ari) if a is not None]
-    stability = max(0.0, min(aris)) if aris else 1.0
+    weakest = lv.weakest_ari
+    stability = 1.0 if weakest is None else max(0.0, weakest)
     excess = max(0.0, cohesion_excess(lv) or 0.0)
     formed = 0.0 if lv.singleton_share > MAX_SINGLETONS else 1.0 - lv.singleton_share
     clean = 1.0 - lv.catch_all_share

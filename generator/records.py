@@ -176,6 +176,12 @@ class LevelMetrics:
     seed_ari: float | None
     subsample_ari: float | None
 
+    @property
+    def weakest_ari(self) -> float | None:
+        """The lowest of the order, seed and subsample ARIs measured; None when none was."""
+        measured = [a for a in (self.order_ari, self.seed_ari, self.subsample_ari) if a is not None]
+        return min(measured) if measured else None
+
 
 @dataclass(frozen=True)
 class RunMeta:

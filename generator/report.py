@@ -163,13 +163,13 @@ def build_record(o: BuildOutcome) -> dict[str, Any]:
     hookpoints = [_hookpoint(model, h) for h in model.hookpoints] if model else None
     per = [_counts(m)] if m else [h["counts"] for h in hookpoints or []]
     site_files = [p for p in o.site.rglob("*") if p.is_file()] if o.site else []
-    config = m.config if m else model.meta.config if model else None
+    head = m or (model.meta if model else None)  # manifest.json or model.json: both say these
     analysed = None
-    if config is not None:
+    if head is not None:
         analysed = {
-            "sae": m.sae_source if m else model.meta.sae_source,
+            "sae": head.sae_source,
             "hookpoint": m.sae.hookpoint if m else None,
-            "lens": m.lens.model if m else config["lens"]["model"],
+            "lens": m.lens.model if m else head.config["lens"]["model"],
         }
     return {
         "build_schema": BUILD_SCHEMA_VERSION,
@@ -183,11 +183,7 @@ def build_record(o: BuildOutcome) -> dict[str, Any]:
         "versions": {
             "saetax": __version__,
             "python": platform.python_version(),
-            "packages": m.generator.packages
-            if m
-            else model.meta.generator.packages
-            if model
-            else package_versions(),
+            "packages": head.generator.packages if head else package_versions(),
         },
         "machine": {"cpu": cpu_name(), "platform": platform.platform(), "cores": os.cpu_count()},
         "steps": [s.to_dict() for s in o.recorder.steps],
@@ -276,11 +272,10 @@ def step_summary(record: dict[str, Any]) -> str:
     r = record["recommended"]
     if r:
         lv = r["level0"]
-        aris = [lv[k] for k in ("order_ari", "seed_ari", "subsample_ari") if lv[k] is not None]
         lines.append(
             f"| recommended | {_md(r['run'])} ({_md(r['label'])}), score {r['score']:.3f}; "
-            f"clusters per level {', '.join(f'{k:,}' for k in r['clusters_per_level'])}; level 0: "
-            f"stability {_f(min(aris) if aris else None)}, cohesion {_f(lv['cohesion'])} "
+            f"clusters per level {_per_level(r)}; level 0: "
+            f"stability {_f(_weakest(lv))}, cohesion {_f(lv['cohesion'])} "
             f"(chance {_f(lv['cohesion_chance'])}), {1 - lv['singleton_share']:.0%} of features "
             "in families |"
         )
@@ -309,6 +304,17 @@ def step_summary(record: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _weakest(lv: dict[str, Any]) -> float | None:
+    """A recommended run's level-0 stability, from build.json's numbers (as
+    `LevelMetrics.weakest_ari` gives it)."""
+    aris = [lv[k] for k in ("order_ari", "seed_ari", "subsample_ari") if lv[k] is not None]
+    return min(aris) if aris else None
+
+
+def _per_level(r: dict[str, Any]) -> str:
+    return ", ".join(f"{k:,}" for k in r["clusters_per_level"])
+
+
 def _hookpoint_row(h: dict[str, Any]) -> str:
     """A model build's hookpoint in the step summary: structure, then the recommended run."""
     s, r, c = h["structure"], h["recommended"], h["counts"]
@@ -318,12 +324,9 @@ def _hookpoint_row(h: dict[str, Any]) -> str:
         f"(random {s['random_median']:.3f}, {verdict})"
     )
     if r:
-        lv = r["level0"]
-        aris = [lv[k] for k in ("order_ari", "seed_ari", "subsample_ari") if lv[k] is not None]
         text += (
             f"; recommended {_md(r['run'])} ({_md(r['method'])}), clusters per level "
-            f"{', '.join(f'{k:,}' for k in r['clusters_per_level'])}, stability "
-            f"{_f(min(aris) if aris else None)}"
+            f"{_per_level(r)}, stability {_f(_weakest(r['level0']))}"
         )
     return f"| {_md(h['hookpoint'])} | {text} |"
 

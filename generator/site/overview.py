@@ -38,8 +38,6 @@ def hookpoint_row(model: ModelArtifacts, hookpoint: str) -> HookpointRow:
     rec = m.recommended
     meta = arts.run(rec.run).meta if rec else None
     lv = meta.metrics[0] if meta else None
-    aris = [] if lv is None else [lv.order_ari, lv.seed_ari, lv.subsample_ari]
-    measured = [a for a in aris if a is not None]
     return HookpointRow(
         hookpoint=hookpoint,
         home=f"{folder}/index.html",
@@ -53,7 +51,7 @@ def hookpoint_row(model: ModelArtifacts, hookpoint: str) -> HookpointRow:
         recommended_method=rec.method if rec else None,
         families=list(meta.clusters_per_level) if meta else [],
         singleton_share=lv.singleton_share if lv else None,
-        stability=min(measured) if measured else None,
+        stability=lv.weakest_ari if lv else None,
         n_runs=len(m.runs),
     )
 

@@ -80,7 +80,7 @@ class Member:
 
 
 def run_summary(r: RunArtifacts) -> RunSummary:
-    from generator.recommend import level_quality, run_score
+    from generator.recommend import run_score
 
     m: RunMeta = r.meta
     return RunSummary(
@@ -97,16 +97,12 @@ def run_summary(r: RunArtifacts) -> RunSummary:
         clusters_per_level=m.clusters_per_level,
         largest_share=m.metrics[0].largest_share,
         level0=m.metrics[0],
-        stability=level_quality(m.metrics[0])[1]["stability"] if _measured(m.metrics[0]) else None,
+        stability=None if m.metrics[0].weakest_ari is None else max(0.0, m.metrics[0].weakest_ari),
         score=run_score(m.metrics),
         levels=m.metrics,
         art=r.column(Col.created(0)) is not None,
         matched_to=m.matched_to,
     )
-
-
-def _measured(lv: LevelMetrics) -> bool:
-    return any(a is not None for a in (lv.order_ari, lv.seed_ari, lv.subsample_ari))
 
 
 def pages_for_run(r: RunArtifacts, opts: SiteOptions, budget: int) -> dict[int, dict[int, str]]:
