@@ -499,23 +499,11 @@ class Config(Section):
     """Folder of the config file; relative paths resolve against it (not a YAML key)."""
 
     def lens_location(self) -> str | None:
-        """The local folder `lens.model` names relative to the config file (`./lens`,
-        `../models/x`, or a relative folder that exists there); None for a hub id, an
-        absolute path or `package:NAME`, which are found as written."""
-        m = self.lens.model
-        if m.startswith("package:") or Path(m).expanduser().is_absolute() or m.startswith("~"):
-            return None
-        local = self.resolve_path(m)
-        if m.startswith(("./", "../")) or local.is_dir():
-            if not local.is_dir():
-                from generator.errors import SourceError
+        """The local folder `lens.model` names, relative paths against the config file's
+        folder (`sources.lens.local_lens_folder`); None for a hub id or `package:NAME`."""
+        from generator.sources.lens import local_lens_folder
 
-                raise SourceError(
-                    f"lens folder {m!r} (relative to the config: {local}) does not exist; give "
-                    "a model folder, a hub id (org/name) or package:NAME."
-                )
-            return str(local)
-        return None
+        return local_lens_folder(self.lens.model, self._base_dir)
 
     def resolve_path(self, value: str) -> Path:
         """A path from the config, relative to the config file's folder."""

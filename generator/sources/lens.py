@@ -63,17 +63,33 @@ class LensModel:
         )
 
 
+def local_lens_folder(model: str, base: Path | None = None) -> str | None:
+    """The local folder `model` names, or None for a hub id or `package:NAME`.
+
+    A path (`/…`, `./…`, `../…`, `~…`) must be an existing folder: it is never a hub id.
+    With `base` (the config file's folder) relative paths resolve against it, and a bare
+    relative name is a folder where one exists there, else a hub id."""
+    if model.startswith("package:"):
+        return None
+    written = Path(model).expanduser()
+    path = written if base is None or written.is_absolute() else base / written
+    if not (model.startswith(("/", "./", "../", "~")) or (base is not None and path.is_dir())):
+        return None
+    if not path.is_dir():
+        where = "" if path is written else f" (relative to the config: {path})"
+        raise SourceError(
+            f"lens folder {model!r}{where} does not exist; give a model folder, a hub id "
+            "(org/name) or package:NAME."
+        )
+    return str(path)
+
+
 def resolve_model_location(model: str) -> str:
-    """`package:NAME` → the folder NAME.get_model_path() returns; anything else unchanged.
-    A path (`/…`, `./…`, `../…`, `~/…`) must be an existing folder: it is never a hub id."""
-    if model.startswith(("/", "./", "../", "~")):
-        folder = Path(model).expanduser()
-        if not folder.is_dir():
-            raise SourceError(
-                f"lens folder {str(folder)!r} does not exist; give a model folder, a hub id "
-                "(org/name) or package:NAME."
-            )
-        return str(folder)
+    """`package:NAME` → the folder NAME.get_model_path() returns; a path must be an
+    existing folder (`local_lens_folder`); a hub id unchanged."""
+    folder = local_lens_folder(model)
+    if folder is not None:
+        return folder
     if not model.startswith("package:"):
         return model
     name = model.split(":", 1)[1]
