@@ -104,7 +104,7 @@ def bench_fuzzy(n: int, d: int, rho: float, with_python: bool) -> None:
         note = f"{ours.n_clusters} categories, labels = artlib: {same}"
         if dtype == "float64" and with_python:
             note += f", weights = artlib: {all(np.array_equal(a, b) for a, b in zip(ours.W, ref_model.W))}"
-        row(f"ours FuzzyART {dtype}", s, cpu, ref_s, note)
+        row(f"ours FuzzyART drop-in {dtype}", s, cpu, ref_s, note)
         if cpp_s:
             print(f"  {'':<44} {'':>9}        {'':>9}         {cpp_s / s:8.1f}x vs C++")
     # work done: sum over samples of categories present x 2d min-and-add
@@ -139,11 +139,11 @@ def bench_smart(n: int, d: int, rhos: list[float], with_python: bool) -> None:
         _, s, cpu = timed(ours.fit, Xp)
         same = np.array_equal(ours.labels_deep_, ref.labels_deep_) if with_python else None
         row(
-            f"ours smart {dtype}",
+            f"ours SMART drop-in {dtype}",
             s,
             cpu,
             ref_s,
-            f"categories {ours.n_clusters_}, labels = artlib: {same}",
+            f"categories {[m.n_clusters for m in ours.modules]}, labels = artlib: {same}",
         )
     nested = Hierarchy("fuzzy", rhos, mode="nested", params={"alpha": 0.01, "beta": 1.0})
     _, s, cpu = timed(nested.fit, Xp)

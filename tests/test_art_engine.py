@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from generator.art import CosineART, FuzzyART, Hierarchy, engine
+from generator.art import BlockFuzzyART, CosineART, Hierarchy, engine
 from generator.art import _kernels as K
 
 
@@ -52,7 +52,7 @@ def noisy(monkeypatch):
     return install
 
 
-@pytest.mark.parametrize(("cls", "rho"), [(FuzzyART, 0.75), (CosineART, 0.2)])
+@pytest.mark.parametrize(("cls", "rho"), [(BlockFuzzyART, 0.75), (CosineART, 0.2)])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_device_scores_within_bound_give_the_kernel_labels(noisy, cls, rho, dtype):
     Xp = cls().prepare_data(unit_rows(1200, 24, 1))
@@ -65,16 +65,16 @@ def test_device_scores_within_bound_give_the_kernel_labels(noisy, cls, rho, dtyp
 
 
 def test_the_refinement_is_what_keeps_labels_exact(noisy):
-    Xp = FuzzyART().prepare_data(unit_rows(1200, 24, 1))
+    Xp = BlockFuzzyART().prepare_data(unit_rows(1200, 24, 1))
     # float32: noise at 1000x float64's rounding bound would be too small to flip a label
-    plain = FuzzyART(0.75, dtype="float32", device="cpu").fit(Xp)
+    plain = BlockFuzzyART(0.75, dtype="float32", device="cpu").fit(Xp)
     noisy(claim_exact=True)  # same noise, but the engine is told to trust it
-    trusted = FuzzyART(0.75, dtype="float32").fit(Xp)
+    trusted = BlockFuzzyART(0.75, dtype="float32").fit(Xp)
     assert not np.array_equal(trusted.labels_, plain.labels_)
 
 
 def test_smart_with_device_scores_is_exact(noisy):
-    Xp = FuzzyART().prepare_data(unit_rows(600, 12, 4))
+    Xp = BlockFuzzyART().prepare_data(unit_rows(600, 12, 4))
     f32 = {"dtype": "float32"}  # where the noise is large enough to flip decisions
     ref = Hierarchy("fuzzy", [0.3, 0.6, 0.8], mode="smart", params={**f32, "device": "cpu"})
     ref.fit(Xp)

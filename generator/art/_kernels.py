@@ -150,6 +150,15 @@ def l1_norm(w):
 
 
 @nb.njit(cache=True, nogil=True)
+def row_l1_norms(W):
+    """`l1_norm` of every row, as the kernels store it after creating or updating it."""
+    out = np.empty(W.shape[0])
+    for r in range(W.shape[0]):
+        out[r] = l1_norm(W[r])
+    return out
+
+
+@nb.njit(cache=True, nogil=True)
 def _choice_and_match(s, wn, kind, alpha, d_norm):
     """(choice T, match M) of one category from its score s and |w| (fuzzy) or s alone."""
     if kind == KIND_FUZZY:

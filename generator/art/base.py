@@ -143,6 +143,11 @@ class BlockART:
     PARAMS: ClassVar[tuple[Param, ...]] = ()
     BLOCK_SIZE: ClassVar[int] = 64  # default block_size: the fastest measured for the module
     DTYPE: ClassVar[str] = "float32"  # default dtype (FuzzyART, artlib's drop-in: float64)
+    OWNER: ClassVar[str] = ""  # the module's name in messages (default: the class name)
+
+    @property
+    def _owner(self) -> str:
+        return self.OWNER or type(self).__name__
 
     # ---------------------------------------------------------------- parameters
     @classmethod
@@ -157,7 +162,7 @@ class BlockART:
         return {p.name: getattr(self, p.name) for p in self.param_specs()}
 
     def set_params(self, **params: Any) -> BlockART:
-        check_names(type(self).__name__, (p.name for p in self.param_specs()), params)
+        check_names(self._owner, (p.name for p in self.param_specs()), params)
         for k, v in params.items():
             setattr(self, k, v)
         return self
@@ -168,7 +173,7 @@ class BlockART:
         return {p.name: getattr(self, p.name) for p in self.PARAMS}
 
     def _validated(self) -> dict[str, Any]:
-        owner = type(self).__name__
+        owner = self._owner
         return {p.name: p.check(owner, getattr(self, p.name)) for p in self.param_specs()}
 
     def __repr__(self) -> str:
@@ -213,8 +218,7 @@ class BlockART:
             self.dim_ = int(width)
         elif width != self.dim_:
             raise DataError(
-                f"{type(self).__name__}: data has {width} prepared features but the model "
-                f"has {self.dim_}."
+                f"{self._owner}: data has {width} prepared features but the model has {self.dim_}."
             )
 
     @property
@@ -228,7 +232,7 @@ class BlockART:
             from sklearn.exceptions import NotFittedError
 
             raise NotFittedError(
-                f"This {type(self).__name__} instance is not fitted yet; call fit or partial_fit first."
+                f"This {self._owner} instance is not fitted yet; call fit or partial_fit first."
             )
 
     def _reset(self, dim: int, p: dict[str, Any]) -> None:
@@ -272,12 +276,12 @@ class BlockART:
         """Restore what `get_state` saved (into a module with the same parameters)."""
         missing = [k for k in self.STATE_KEYS if k not in state]
         if missing:
-            raise ParamError(f"{type(self).__name__}.set_state: the state lacks {missing}.")
+            raise ParamError(f"{self._owner}.set_state: the state lacks {missing}.")
         p = self._validated()
         W = np.asarray(state["W"])
         if W.dtype != _DTYPES[p["dtype"]]:
             raise ParamError(
-                f"{type(self).__name__}.set_state: the state holds {W.dtype} weights but this "
+                f"{self._owner}.set_state: the state holds {W.dtype} weights but this "
                 f"module has dtype={p['dtype']!r}; restore it with the dtype it was fitted with."
             )
         self._reset(W.shape[1], p)
@@ -294,12 +298,33 @@ class BlockART:
         )
         return self
 
+    def load_categories(self, dim: int, W: Any, counts: Any = None, parent: Any = None) -> BlockART:
+        """Start from given categories and no sample history: how artlib's drop-ins hand
+        their `W` list (and a SMART level's parent map) to the kernels for one call."""
+        from generator.art import _kernels as K
+
+        p = self._validated()
+        self._reset(dim, p)
+        s, n = self.state_, len(W)
+        s.grow(n + 1)
+        s.n_cat = n
+        if n:
+            s.W[:n] = np.asarray(W, dtype=s.dtype).reshape(n, dim)
+            s.wnorm[:n] = K.row_l1_norms(s.W[:n]) if self._norm_kind() else 1.0
+        s.counts[:n] = 0 if counts is None else counts
+        s.parent[:n] = -1 if parent is None else parent
+        return self
+
+    def _norm_kind(self) -> bool:
+        """Whether the kernels keep |w|₁ per category (FuzzyART) rather than 1 (unit rows)."""
+        return False
+
     # ---------------------------------------------------------------- data
     def validate_data(self, X: Any) -> np.ndarray:
         """Check prepared data and return it as a contiguous array of the working dtype."""
         from generator.art._kernels import row_stats
 
-        name = type(self).__name__
+        name = self._owner
         X = np.asarray(X)
         if X.ndim != 2:
             raise DataError(f"{name} expects a 2-D array (samples, features); got shape {X.shape}.")
@@ -345,7 +370,7 @@ class BlockART:
         """artlib's fitting keywords, honoured or refused, never ignored: (epochs, strict
         vigilance test). Without a `match_reset_func` artlib's match tracking acts only
         through the comparison operator, so `epsilon` changes nothing there either."""
-        name = f"{type(self).__name__}.{method}"
+        name = f"{self._owner}.{method}"
         unknown = sorted(set(kw) - set(accepted))
         if unknown:
             raise TypeError(
@@ -355,7 +380,8 @@ class BlockART:
         if kw.get("match_reset_func") is not None:
             raise NotImplementedError(
                 f"{name}: match_reset_func (a per-sample reset hook) is not run by the block "
-                f"kernels; use artlib's own {type(self).__name__} when you need it."
+                "kernels; generator.art.FuzzyART (artlib's class, the kernels inside) runs "
+                "artlib's per-sample loop when given one."
             )
         mt = kw.get("match_tracking", "MT+")
         if mt not in MATCH_TRACKING:

@@ -1,10 +1,11 @@
-"""FuzzyART (Carpenter, Grossberg & Rosen 1991) with artlib's semantics and API.
+"""FuzzyART (Carpenter, Grossberg & Rosen 1991) on the block kernels, with artlib's semantics.
 
 Per-column min-max scaling with stored bounds, complement coding, choice
 |x∧w|/(α+|w|), match |x∧w|/d, learning w ← β(x∧w)+(1−β)w, ties to the lowest index.
-A drop-in for `artlib.FuzzyART`: same constructor, `prepare_data`, `fit`, `partial_fit`,
-`predict`, `labels_`, `W`, `n_clusters`, and `fit`'s `max_iter` and `match_tracking`. Its
-default dtype, float64, makes labels and weights bit-identical to artlib's.
+`BlockFuzzyART` is the engine the pipeline and `Hierarchy` use (scikit-learn
+conventions, saved state, diagnostics); in float64 its labels and weights are artlib's,
+bit for bit. The drop-in for `artlib.FuzzyART` (artlib's own class, with this engine
+behind `fit`, `partial_fit` and `predict`) is `generator.art.dropin.FuzzyART`.
 """
 
 from __future__ import annotations
@@ -19,14 +20,14 @@ from generator.art.engine import Rule
 from generator.errors import DataError, check_finite_rows
 
 
-class FuzzyART(BlockART):
+class BlockFuzzyART(BlockART):
     """Fuzzy ART clustering of complement-coded samples (hyper-box categories).
 
-    float64 by default: a drop-in for artlib's FuzzyART gives artlib's labels and weights,
-    bit for bit. `dtype="float32"` is the fast choice (the pipeline's) and may differ from
+    float64 by default: artlib's labels and weights, bit for bit. `dtype="float32"` is the fast choice (the pipeline's) and may differ from
     artlib where a match ties its vigilance to within float32 rounding."""
 
     DTYPE = "float64"
+    OWNER = "FuzzyART"
 
     PARAMS = (
         Param("rho", "real", 0.0, 1.0, default=0.8, help="vigilance: minimum match |x∧w|/d"),
@@ -129,7 +130,7 @@ class FuzzyART(BlockART):
             state["d_min"], state["d_max"] = self.d_min_.copy(), self.d_max_.copy()
         return state
 
-    def set_state(self, state: dict[str, np.ndarray]) -> FuzzyART:
+    def set_state(self, state: dict[str, np.ndarray]) -> BlockFuzzyART:
         super().set_state(state)
         if "d_min" in state:
             self.d_min_ = np.asarray(state["d_min"], np.float64)
@@ -137,6 +138,9 @@ class FuzzyART(BlockART):
         return self
 
     # ------------------------------------------------------------------ engine
+    def _norm_kind(self) -> bool:
+        return True
+
     def _rule(self, p: dict[str, Any], mode: int = 0, epsilon: float = 0.0) -> Rule:
         return Rule(
             K.KIND_FUZZY,

@@ -219,20 +219,3 @@ class Hierarchy:
         if level < 1:
             raise ValueError("level 0 categories have no parent")
         return self._fitted()[level].category_parent_
-
-
-class SMART(Hierarchy):
-    """artlib-compatible `SMART(base_ART_class, rho_values, base_params)`."""
-
-    def __init__(
-        self,
-        base_ART_class: Any,
-        rho_values: Sequence[float],
-        base_params: dict[str, Any] | None = None,
-        **kwargs: Any,
-    ):
-        super().__init__(
-            base_ART_class, rho_values, mode="smart", params={**(base_params or {}), **kwargs}
-        )
-        self.base_ART_class = base_ART_class
-        self.base_params = base_params

@@ -36,7 +36,7 @@ class ModuleInfo:
 
 def _ours() -> list[ModuleInfo]:
     from generator.art.cosine import CosineART
-    from generator.art.fuzzy import FuzzyART
+    from generator.art.fuzzy import BlockFuzzyART
     from generator.art.mean import MeanART
 
     return [
@@ -59,7 +59,7 @@ def _ours() -> list[ModuleInfo]:
             "FuzzyART (Carpenter et al. 1991), artlib's semantics, exact in float64; "
             "the seed notebook's module",
             "art-sae-taxonomy",
-            FuzzyART.param_specs(),
+            BlockFuzzyART.param_specs(),
         ),
     ]
 
@@ -81,11 +81,11 @@ def make_module(module: Any, params: dict[str, Any]) -> Any:
     """An unfitted module from a registry name, a class, or an instance to copy."""
     from generator.art.adapters import ArtlibModule
     from generator.art.cosine import CosineART
-    from generator.art.fuzzy import FuzzyART
+    from generator.art.fuzzy import BlockFuzzyART
     from generator.art.mean import MeanART
 
     if isinstance(module, str):
-        classes = {"cosine": CosineART, "mean": MeanART, "fuzzy": FuzzyART}
+        classes = {"cosine": CosineART, "mean": MeanART, "fuzzy": BlockFuzzyART}
         if module in classes:
             cls = classes[module]
             check_names(f"module {module!r}", (p.name for p in cls.param_specs()), params)
@@ -98,11 +98,33 @@ def make_module(module: Any, params: dict[str, Any]) -> Any:
         )
     if isinstance(module, ArtlibModule):
         return ArtlibModule(module.name, **{**module.params, **params})
+    drop_in = _drop_in_fuzzy()
+    if drop_in is not None and (module is drop_in or type(module) is drop_in):
+        # artlib's drop-in: its kernels are BlockFuzzyART's (same parameters)
+        own = {} if isinstance(module, type) else _drop_in_settings(module)
+        return make_module("fuzzy", {**own, **params})
     if isinstance(module, type):
         if module.__module__.startswith("artlib"):
             return make_module(f"artlib.{module.__name__}", params)
         return module(**params)
     return type(module)(**{**module.get_params(), **params})  # an instance: copy its parameters
+
+
+def _drop_in_fuzzy() -> type | None:
+    """The drop-in FuzzyART class if it was imported (checking must not import artlib)."""
+    import sys
+
+    dropin = sys.modules.get("generator.art.dropin")
+    return getattr(dropin, "FuzzyART", None)
+
+
+def _drop_in_settings(module: Any) -> dict[str, Any]:
+    return {
+        **module.get_params(),
+        "dtype": module.dtype,
+        "device": module.device,
+        "block_size": module.block_size,
+    }
 
 
 def describe_modules(infos: list[ModuleInfo]) -> str:
