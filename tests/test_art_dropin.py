@@ -315,6 +315,12 @@ def test_smart_partial_fit_from_nothing_and_other_match_tracking_equal_artlib():
     ref.fit(Xp, match_tracking="MT-", epsilon=0.01)  # artlib's chain runs this one
     ours.fit(Xp, match_tracking="MT-", epsilon=0.01)
     same_smart(ours, ref)
+    ref, ours = artlib.SMART(artlib.FuzzyART, rhos, params), SMART(FuzzyART, rhos, params)
+    for m in (ref, ours):  # a level fitted on its own first: artlib's partial_fit continues it
+        m.prepare_data(X)
+        m.modules[0].fit(Xp[:100])
+        m.partial_fit(Xp[100:])
+    same_smart(ours, ref)
 
 
 def test_smart_keeps_artlibs_editing_and_signature():

@@ -32,7 +32,7 @@ from artlib.hierarchical.SMART import SMART as _ArtlibSMART
 
 from generator.art import _kernels as K
 from generator.art.base import MATCH_TRACKING, ParamError
-from generator.art.fuzzy import BlockFuzzyART
+from generator.art.fuzzy import BlockFuzzyART, check_raw_data
 from generator.art.hierarchy import _check_rhos
 from generator.errors import DataError
 
@@ -152,8 +152,7 @@ class FuzzyART(_ArtlibFuzzyART):
 
     def prepare_data(self, X: np.ndarray) -> np.ndarray:
         """artlib's scaling and complement coding, after naming any NaN or infinite row."""
-        BlockFuzzyART().prepare_data(X)  # the checks (2-D, finite) with their messages
-        return super().prepare_data(np.asarray(X))
+        return super().prepare_data(check_raw_data(X))
 
     # ------------------------------------------------------------------ the block path
     def _replaced(self, names: tuple[str, ...]) -> list[str]:
@@ -369,7 +368,11 @@ class SMART(_ArtlibSMART):
     ) -> SMART:
         check_fit_options("SMART.partial_fit", 1, match_tracking, epsilon)
         fresh = len(self.layers) == 0
-        if not self._block_ok(y, match_tracking, epsilon) or (not fresh and self.is_supervised):
+        if (
+            not self._block_ok(y, match_tracking, epsilon)
+            or (not fresh and self.is_supervised)
+            or (fresh and any(hasattr(m, "W") for m in self.modules))  # artlib continues them
+        ):
             return super().partial_fit(X, y, match_tracking=match_tracking, epsilon=epsilon)
         X = np.asarray(X)
         self.validate_data([X] * self.n_modules)

@@ -20,6 +20,15 @@ from generator.art.engine import Rule
 from generator.errors import DataError, check_finite_rows
 
 
+def check_raw_data(X: Any) -> np.ndarray:
+    """What `prepare_data` needs of raw data (2-D, every row finite), as float64."""
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2:
+        raise DataError(f"FuzzyART.prepare_data expects a 2-D array; got shape {X.shape}.")
+    check_finite_rows(np.isfinite(X).all(axis=1), "FuzzyART.prepare_data")
+    return X
+
+
 class BlockFuzzyART(BlockART):
     """Fuzzy ART clustering of complement-coded samples (hyper-box categories).
 
@@ -78,10 +87,7 @@ class BlockFuzzyART(BlockART):
 
     def prepare_data(self, X: Any) -> np.ndarray:
         """Scale each column to [0, 1] with stored bounds, then complement-code."""
-        X = np.asarray(X, dtype=np.float64)
-        if X.ndim != 2:
-            raise DataError(f"FuzzyART.prepare_data expects a 2-D array; got shape {X.shape}.")
-        check_finite_rows(np.isfinite(X).all(axis=1), "FuzzyART.prepare_data")
+        X = check_raw_data(X)
         if self.d_min_ is None:
             self.d_min_ = X.min(axis=0)
         if self.d_max_ is None:
