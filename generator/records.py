@@ -177,10 +177,22 @@ class LevelMetrics:
     subsample_ari: float | None
 
     @property
+    def weakest(self) -> tuple[str, float] | None:
+        """Which of the order, seed and subsample ARIs measured is lowest ("order", "seed"
+        or "subsample"), and its value; None when none was measured."""
+        aris = (
+            ("order", self.order_ari),
+            ("seed", self.seed_ari),
+            ("subsample", self.subsample_ari),
+        )
+        measured = [(kind, a) for kind, a in aris if a is not None]
+        return min(measured, key=lambda m: m[1]) if measured else None
+
+    @property
     def weakest_ari(self) -> float | None:
         """The lowest of the order, seed and subsample ARIs measured; None when none was."""
-        measured = [a for a in (self.order_ari, self.seed_ari, self.subsample_ari) if a is not None]
-        return min(measured) if measured else None
+        weakest = self.weakest
+        return None if weakest is None else weakest[1]
 
 
 @dataclass(frozen=True)

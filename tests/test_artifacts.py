@@ -67,3 +67,29 @@ def test_a_set_interrupted_between_its_two_renames_is_read_from_the_previous_one
     assert a.root.name == ".artifacts-old-999" and a.run_ids
     with pytest.raises(ArtifactError, match="run `saetax analyze` first"):
         artifacts.load(tmp_path / "nothing")
+
+
+def test_the_weakest_stability_names_which_refit_and_the_unstable_check_reports_it(analyzed):
+    from dataclasses import replace
+
+    from generator.checks import CHECKS
+
+    out, _ = analyzed
+    level = artifacts.load(out).run(artifacts.load(out).run_ids[0]).meta.metrics[0]
+    cases = [
+        ((0.9, 0.4, 0.6), ("seed", 0.4)),
+        ((0.3, None, 0.3), ("order", 0.3)),  # a tie: the first in order, seed, subsample
+        ((None, None, 0.7), ("subsample", 0.7)),
+        ((None, None, None), None),
+    ]
+    for (order, seed, sub), expected in cases:
+        lv = replace(level, order_ari=order, seed_ari=seed, subsample_ari=sub)
+        assert lv.weakest == expected
+        assert lv.weakest_ari == (None if expected is None else expected[1])
+    a = artifacts.load(out)
+    lv0 = a.run(a.manifest.recommended.run).meta.metrics[0]
+    aris = {"order": lv0.order_ari, "seed": lv0.seed_ari, "subsample": lv0.subsample_ari}
+    kind = min((k for k in aris if aris[k] is not None), key=lambda k: aris[k])
+    result = CHECKS["unstable"].run(a)
+    assert result.detail.endswith(f"weakest ARI {aris[kind]:.2f} ({kind}; fails below 0.5)")
+    assert result.failed == (aris[kind] < 0.5)

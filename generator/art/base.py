@@ -102,6 +102,28 @@ _ARTLIB_COMMON = ("match_reset_func", "match_tracking", "epsilon")
 FIT_KEYWORDS = ("max_iter", *_ARTLIB_COMMON, "verbose", "leave_progress_bar")
 PARTIAL_FIT_KEYWORDS = _ARTLIB_COMMON
 
+
+def check_fit_options(owner: str, max_iter: Any, match_tracking: Any, epsilon: Any) -> bool:
+    """artlib's fitting keywords, checked before any work (artlib itself runs zero epochs
+    for max_iter=0 and finds a bad match_tracking only at the first reset). Returns whether
+    the vigilance test is strict (match > ρ), which is how MT0 and MT~ act without a reset
+    hook."""
+    if match_tracking not in MATCH_TRACKING:
+        raise ValueError(
+            f"{owner}: match_tracking must be one of {', '.join(MATCH_TRACKING)}; "
+            f"got {match_tracking!r}."
+        )
+    if (
+        isinstance(epsilon, bool)
+        or not isinstance(epsilon, numbers.Real)
+        or not np.isfinite(epsilon)
+    ):
+        raise ValueError(f"{owner}: epsilon must be a finite number; got {epsilon!r}.")
+    if isinstance(max_iter, bool) or not isinstance(max_iter, numbers.Integral) or max_iter < 1:
+        raise ValueError(f"{owner}: max_iter must be an integer ≥ 1; got {max_iter!r}.")
+    return match_tracking in ("MT0", "MT~")
+
+
 COMMON_PARAMS: tuple[Param, ...] = (
     Param(
         "dtype",
@@ -383,18 +405,11 @@ class BlockART:
                 "kernels; generator.art.FuzzyART (artlib's class, the kernels inside) runs "
                 "artlib's per-sample loop when given one."
             )
-        mt = kw.get("match_tracking", "MT+")
-        if mt not in MATCH_TRACKING:
-            raise ValueError(
-                f"{name}: match_tracking must be one of {', '.join(MATCH_TRACKING)}; got {mt!r}."
-            )
-        eps = kw.get("epsilon", 0.0)
-        if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not np.isfinite(eps):
-            raise ValueError(f"{name}: epsilon must be a finite number; got {eps!r}.")
         max_iter = kw.get("max_iter", 1)
-        if isinstance(max_iter, bool) or not isinstance(max_iter, numbers.Integral) or max_iter < 1:
-            raise ValueError(f"{name}: max_iter must be an integer ≥ 1; got {max_iter!r}.")
-        return int(max_iter), mt in ("MT0", "MT~")
+        strict = check_fit_options(
+            name, max_iter, kw.get("match_tracking", "MT+"), kw.get("epsilon", 0.0)
+        )
+        return int(max_iter), strict
 
     def _start(self, X: Any) -> np.ndarray:
         """Validate parameters and data, and reset to no categories."""

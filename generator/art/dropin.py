@@ -22,16 +22,16 @@ Importing this module imports artlib (about 3 s, matplotlib included), which is 
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from artlib.elementary.FuzzyART import FuzzyART as _ArtlibFuzzyART
 from artlib.hierarchical.SMART import SMART as _ArtlibSMART
+from tqdm import tqdm
 
 from generator.art import _kernels as K
-from generator.art.base import MATCH_TRACKING, ParamError
+from generator.art.base import ParamError, check_fit_options
 from generator.art.fuzzy import BlockFuzzyART, check_raw_data
 from generator.art.hierarchy import _check_rhos
 from generator.errors import DataError
@@ -66,24 +66,6 @@ class ArtlibParamError(ParamError, AssertionError):
 class ArtlibDataError(DataError, AssertionError):
     """Data artlib would refuse (not prepared, wrong width): one clear message, and still
     the AssertionError artlib's `validate_data` raises."""
-
-
-def check_fit_options(owner: str, max_iter: Any, match_tracking: Any, epsilon: Any) -> None:
-    """artlib's fitting keywords, checked before any work (artlib itself runs zero epochs
-    for max_iter=0 and finds a bad match_tracking only at the first reset)."""
-    if isinstance(max_iter, bool) or not isinstance(max_iter, numbers.Integral) or max_iter < 1:
-        raise ValueError(f"{owner}: max_iter must be an integer ≥ 1; got {max_iter!r}.")
-    if match_tracking not in MATCH_TRACKING:
-        raise ValueError(
-            f"{owner}: match_tracking must be one of {', '.join(MATCH_TRACKING)}; "
-            f"got {match_tracking!r}."
-        )
-    if (
-        isinstance(epsilon, bool)
-        or not isinstance(epsilon, numbers.Real)
-        or not np.isfinite(epsilon)
-    ):
-        raise ValueError(f"{owner}: epsilon must be a finite number; got {epsilon!r}.")
 
 
 class FuzzyART(_ArtlibFuzzyART):
@@ -212,7 +194,7 @@ class FuzzyART(_ArtlibFuzzyART):
         labels are the last epoch's), as artlib's `fit`. `fit` also restarts
         `weight_sample_counter_` (artlib 0.1.12 keeps the old list, which then no longer
         lines up with `W`)."""
-        check_fit_options("FuzzyART.fit", max_iter, match_tracking, epsilon)
+        strict = check_fit_options("FuzzyART.fit", max_iter, match_tracking, epsilon)
         if match_reset_func is not None or self._replaced(FIT_HOOKS):
             return super().fit(
                 X,
@@ -229,8 +211,7 @@ class FuzzyART(_ArtlibFuzzyART):
         self.is_fitted_ = True
         engine = self._engine()
         Xw = engine._start(X)
-        strict = match_tracking in ("MT0", "MT~")  # without a reset hook, MT acts only here
-        bar = _progress(len(X) * max_iter, verbose, leave_progress_bar)
+        bar = tqdm(total=len(X) * max_iter, leave=leave_progress_bar, disable=not verbose)
         for _ in range(max_iter):
             engine._fit_sequence(Xw, strict=strict)
             bar.update(len(X))
@@ -249,7 +230,7 @@ class FuzzyART(_ArtlibFuzzyART):
         epsilon: float = 0.0,
     ) -> FuzzyART:
         """Continue from the current categories (the first call starts from none)."""
-        check_fit_options("FuzzyART.partial_fit", 1, match_tracking, epsilon)
+        strict = check_fit_options("FuzzyART.partial_fit", 1, match_tracking, epsilon)
         if (
             match_reset_func is not None
             or self._replaced(FIT_HOOKS)
@@ -264,7 +245,7 @@ class FuzzyART(_ArtlibFuzzyART):
         first = not hasattr(self, "W")
         engine = self._loaded_engine()
         n_before = engine.n_clusters
-        engine._fit_sequence(engine.validate_data(X), strict=match_tracking in ("MT0", "MT~"))
+        engine._fit_sequence(engine.validate_data(X), strict=strict)
         self._write_back(engine, n_before, reset=first)
         new = np.asarray(engine.labels_, dtype=int)
         self.labels_ = new if first else np.concatenate([self.labels_, new])
@@ -288,23 +269,6 @@ class FuzzyART(_ArtlibFuzzyART):
         self.validate_data(X)
         engine = self._loaded_engine()
         return np.asarray(engine.predict(X), dtype=int)
-
-
-class _NoBar:
-    def update(self, n: int) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-def _progress(total: int, verbose: bool, leave: bool) -> Any:
-    """artlib's `verbose` bar (samples presented), advanced once per epoch."""
-    if not verbose:
-        return _NoBar()
-    from tqdm import tqdm
-
-    return tqdm(total=total, leave=leave)
 
 
 class SMART(_ArtlibSMART):
