@@ -7,6 +7,13 @@ the wall times, the speed-up, and what travels: the pickled task (per task) and 
 array (once per worker, scattered with broadcast). Goal: speed-up ≥ 1.6× on 2 cores, X
 shipped once per worker.
 
+A process that has not fitted a run yet spends seconds loading what runs need (torch for
+the device check, scikit-learn, numba's compiled kernels): the sequential executor does
+that once, each Dask worker once too, in parallel. So the sweep is timed both ways:
+cold (a build's view: sequential in a fresh process, against saetax starting the
+LocalCluster) and warm (sequential in this process after a first run, against a running
+cluster whose workers have run one before, as a cluster kept between builds).
+
     python benchmarks/bench_scale.py                 # 32,768 × 512, 8 runs
     python benchmarks/bench_scale.py --n 8192 --runs 4
     python benchmarks/bench_scale.py --plan          # one default run at 65,536 × 1,024
@@ -96,6 +103,16 @@ def timed(executor, tasks, arrays) -> tuple[float, dict]:
     return time.perf_counter() - t0, got
 
 
+def sequential_cold(n: int, d: int, runs: int) -> float:
+    """The sequential sweep's seconds in a fresh process (loading included), as a build
+    that has fitted nothing yet runs it; the decoder is made before the clock starts."""
+    import subprocess
+
+    cmd = [sys.executable, __file__, "--n", str(n), "--d", str(d), "--runs", str(runs)]
+    out = subprocess.run([*cmd, "--cold-sequential"], capture_output=True, text=True, check=True)
+    return float(out.stdout.split()[-1])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=32_768)
@@ -103,9 +120,16 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=8)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--plan", action="store_true", help="time one default run at 65,536 × 1,024")
+    ap.add_argument("--cold-sequential", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.plan:
         return plan(65_536, 1_024)
+    if args.cold_sequential:  # the child of `sequential_cold`: print the seconds
+        from generator.executors.local import SequentialExecutor
+
+        W = decoder(args.n, args.d)
+        print(timed(SequentialExecutor(), tasks_for(args.runs), {"X": W})[0])
+        return None
 
     from generator.executors.dask import DaskExecutor
     from generator.executors.local import SequentialExecutor
@@ -118,13 +142,19 @@ def main() -> None:
     print(
         f"decoder {W.shape[0]:,} × {W.shape[1]} float32 ({W.nbytes / 1e6:.1f} MB); {len(tasks)} runs"
     )
-    # warm numba's compiled kernels in this process (workers load them from its disk cache)
+    # cold, as a build runs them: sequential in a fresh process; saetax starting and
+    # closing the LocalCluster, whose new workers load everything on their first run.
+    # warm: this process after a first small run (before it has imported distributed);
+    # a running cluster whose workers have each run one (kernels from numba's disk cache)
+    t_seq_cold = sequential_cold(args.n, args.d, args.runs)
     SequentialExecutor().map(tasks[:1], {"X": W[:2000]}).__next__()
+    t_seq, seq = timed(SequentialExecutor(), tasks, arrays)
+    t_dask, par = timed(DaskExecutor("local", workers=args.workers), tasks, arrays)
 
-    # the cluster's start-up on its own, then the sweep on that running cluster
     import numba
     from distributed import Client, LocalCluster
 
+    from generator.executors import run_task
     from generator.executors.dask import _worker_env
 
     t0 = time.perf_counter()
@@ -134,10 +164,13 @@ def main() -> None:
     ) as cluster, Client(cluster) as client:  # fmt: skip
         t_start = time.perf_counter() - t0
         threads = set(client.run(lambda: __import__("numba").get_num_threads()).values())
+        small = {"X": W[:2000]}
+        first = [
+            client.submit(run_task, tasks[0], small, workers=[w], pure=False)
+            for w in client.scheduler_info()["workers"]
+        ]
+        client.gather(first)
         t_warm, warm = timed(DaskExecutor(cluster.scheduler_address), tasks, arrays)
-    # as a build runs it: saetax starts and closes the LocalCluster
-    t_dask, par = timed(DaskExecutor("local", workers=args.workers), tasks, arrays)
-    t_seq, seq = timed(SequentialExecutor(), tasks, arrays)
     same = all(
         np.array_equal(seq[i].result.labels, other[i].result.labels)
         for i in seq
@@ -147,19 +180,22 @@ def main() -> None:
     per_run = sorted(r.seconds for r in seq.values())
     in_worker = sorted(r.seconds for r in par.values())
 
+    warm_runs = sorted(r.seconds for r in warm.values())
     print(
-        f"sequential: {t_seq:.1f} s (per run {per_run[0]:.1f}–{per_run[-1]:.1f} s, "
-        f"{numba.get_num_threads()} numba threads)"
+        f"cold (as a build): sequential in a fresh process {t_seq_cold:.1f} s; LocalCluster "
+        f"of {args.workers} workers started by saetax {t_dask:.1f} s (per run "
+        f"{in_worker[0]:.1f}–{in_worker[-1]:.1f} s in a worker, the first on each loading)"
     )
     print(
-        f"dask, LocalCluster of {args.workers} workers ({'/'.join(map(str, threads))} numba "
-        f"thread(s) each): {t_dask:.1f} s as a build runs it (start-up included), "
-        f"{t_warm:.1f} s on a running cluster (start-up alone {t_start:.1f} s; per run "
-        f"{in_worker[0]:.1f}–{in_worker[-1]:.1f} s in a worker)"
+        f"warm: sequential in this process {t_seq:.1f} s (per run {per_run[0]:.1f}–"
+        f"{per_run[-1]:.1f} s, {numba.get_num_threads()} numba threads); running cluster of "
+        f"{args.workers} workers ({'/'.join(map(str, threads))} numba thread(s) each, "
+        f"started in {t_start:.1f} s) {t_warm:.1f} s (per run {warm_runs[0]:.1f}–"
+        f"{warm_runs[-1]:.1f} s in a worker)"
     )
     print(
-        f"speed-up: {t_seq / t_dask:.2f}× with start-up, {t_seq / t_warm:.2f}× on a running "
-        f"cluster; identical labels: {same}"
+        f"speed-up: cold {t_seq_cold / t_dask:.2f}×, warm {t_seq / t_warm:.2f}×; "
+        f"identical labels: {same}"
     )
     print(
         f"shipped: {max(task_bytes)} B per task (the pickled RunTask), "

@@ -8,8 +8,10 @@ its inputs' content hashes, so a changed vigilance recomputes one run and its
 interpretation, nothing else, and a killed analysis resumes from what finished.
 
 With `sae.hookpoints` every hookpoint is prepared in turn (each with its own cache
-entries), the runs of all hookpoints go to the executor in one batch, and each hookpoint's
-artifact set is written under one model (`artifacts.write_model`).
+entries) and its runs are submitted to the executor's session as soon as it is prepared:
+a cluster fits them while the next hookpoints are prepared (an executor without a
+session runs them all in one batch after the last). Each hookpoint's artifact set is
+written under one model (`artifacts.write_model`).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from generator.artifacts import ArtifactSet, ModelMeta, write, write_model
 from generator.cache import Cache, Entry, text_hash
 from generator.config import Config, SaeConfig, check_against_data
 from generator.errors import resolve_device
-from generator.executors import make_executor
+from generator.executors import make_executor, open_session
 from generator.follow import chosen_run, follow
 from generator.progress import Recorder
 from generator.sources.lens import LensHandle
@@ -77,21 +79,28 @@ def analyze(cfg: Config, out_dir: Path, recorder: Recorder | None = None) -> Pat
     cache, device = Cache(Path(out_dir) / "cache"), resolve_device(cfg.device)
     rec = recorder or Recorder()
     hookpoints = model_hookpoints(cfg) if cfg.multi_hookpoint else [None]
-    preps = [
-        prepare(cfg if hp is None else cfg.for_hookpoint(hp), hp or "", cache, rec, device)
-        for hp in hookpoints
-    ]
-    executor = make_executor(cfg.sweep)
-    with step_of(rec, "runs", preps):  # every hookpoint's runs on the executor together
-        fitted = fit(cache, rec, executor, [(p, s) for p in preps for s in grid(p.cfg)])
-    baselines = [  # at each ART run's clusters per level
-        (p, b)
-        for p in preps
-        for b in matched(p.cfg, [(s, e.value) for q, s, e in fitted if q is p])
-    ]
-    if baselines:
-        with step_of(rec, "baselines at matched K", preps):
-            fitted += fit(cache, rec, executor, baselines)
+    preps: list[Prepared] = []
+    # each hookpoint's runs are submitted as soon as it is prepared: a cluster fits them
+    # while the next hookpoints are prepared
+    with open_session(make_executor(cfg.sweep)) as session:
+        sweep = runs.Sweep(cache, session)
+        arts = []
+        for hp in hookpoints:
+            p = prepare(cfg if hp is None else cfg.for_hookpoint(hp), hp or "", cache, rec, device)
+            preps.append(p)
+            specs = grid(p.cfg)
+            arts.append((p, specs, sweep.add([p.run_in(s) for s in specs])))
+            sweep.store_ready()
+        with step_of(rec, "runs", preps):  # every hookpoint's runs on the executor together
+            fitted = record(rec, arts, sweep)
+        baselines = []  # at each ART run's clusters per level
+        for p in preps:
+            specs = matched(p.cfg, [(s, e.value) for q, s, e in fitted if q is p])
+            if specs:
+                baselines.append((p, specs, sweep.add([p.run_in(s) for s in specs])))
+        if baselines:
+            with step_of(rec, "baselines at matched K", preps):
+                fitted += record(rec, baselines, sweep)
     sets = [finish(p, [(s, e) for q, s, e in fitted if q is p], cache, rec, device) for p in preps]
     with rec.step("artifacts"):
         if not cfg.multi_hookpoint:
@@ -160,13 +169,13 @@ def prepare(cfg: Config, name: str, cache: Cache, rec: Recorder, device: str) ->
     )
 
 
-def fit(
-    cache: Cache, rec: Recorder, executor: Any, todo: list[tuple[Prepared, RunSpec]]
+def record(
+    rec: Recorder, added: list[tuple[Prepared, list[RunSpec], range]], sweep: runs.Sweep
 ) -> list[tuple[Prepared, RunSpec, Entry]]:
-    """Every run's cache entry, the missing ones fitted on the executor in one batch."""
-    entries = runs.fit_all(cache, [p.run_in(s) for p, s in todo], executor)
+    """Wait for the runs `added` to the sweep; count each and note its times."""
+    entries = sweep.wait(range(added[0][2].start, added[-1][2].stop))
     out = []
-    for (p, spec), e in zip(todo, entries):
+    for (p, spec), e in zip([(p, s) for p, specs, _ in added for s in specs], entries):
         rec.add(runs.NAME, e)
         rec.runs[f"{p.name}/{spec.run_id}" if p.name else spec.run_id] = {
             "method": spec.method,

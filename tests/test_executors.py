@@ -171,17 +171,23 @@ def test_analyses_on_every_executor_write_identical_artifacts(tmp_path, sae_root
         )
         outs[executor] = pipeline.analyze(cfg, tmp_path / executor)
     a = outs["sequential"]
-    files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+    files = _same_artifacts(a, outs["processes"])
     assert len([f for f in files if f.name == "run.json"]) == len(grid(cfg))
-    for b in (outs["processes"], outs["dask"]):
-        assert files == sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
-        for rel in files:
-            if rel.suffix == ".json":
-                assert _comparable(json.loads((a / rel).read_text())) == _comparable(
-                    json.loads((b / rel).read_text())
-                ), rel
-            else:
-                assert (a / rel).read_bytes() == (b / rel).read_bytes(), rel
+    _same_artifacts(a, outs["dask"])
+
+
+def _same_artifacts(a, b):
+    """The two artifact folders hold the same files, equal apart from timings and the
+    executor settings; returns the files, relative."""
+    files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
+    for rel in files:
+        if rel.suffix == ".json":
+            want, got = (json.loads((d / rel).read_text()) for d in (a, b))
+            assert _comparable(want) == _comparable(got), rel
+        else:
+            assert (a / rel).read_bytes() == (b / rel).read_bytes(), rel
+    return files
 
 
 @pytest.mark.slow
@@ -313,3 +319,123 @@ def test_a_scheduler_without_workers_is_one_error_naming_it():
         executor = DaskExecutor(cluster.scheduler_address, connect_timeout=0.5)
         with pytest.raises(ClusterError, match=f"{cluster.scheduler_address} has no workers"):
             list(executor.map([RunTask(_spec(), "x")], {"x": np.zeros((5, 3))}))
+
+
+def test_a_deferred_session_runs_its_submissions_as_one_batch_when_waited_for():
+    from generator.executors import Deferred
+
+    batches = []
+
+    class Recording(SequentialExecutor):
+        def map(self, tasks, arrays):
+            batches.append([t.x_key for t in tasks])
+            yield from super().map(tasks, arrays)
+
+    rng = np.random.default_rng(3)
+    arrays = {"a": rng.standard_normal((80, 8)), "b": rng.standard_normal((90, 8))}
+    session = Deferred(Recording())
+    session.submit([RunTask(_spec(seed=0), "a")], arrays)
+    session.submit([RunTask(_spec(seed=1), "b"), RunTask(_spec(seed=2), "a")], arrays)
+    assert list(session.results(wait=False)) == [] and batches == []  # nothing ran yet
+    got = dict(session.results())
+    assert batches == [["a", "b", "a"]] and sorted(got) == [0, 1, 2]
+    session.submit([RunTask(_spec(seed=3), "b")], {"b": arrays["b"]})  # numbered on
+    assert [i for i, _ in session.results()] == [3] and batches[-1] == ["b"]
+    want = run_task(RunTask(_spec(seed=1), "b"), arrays).result.labels
+    np.testing.assert_array_equal(got[1].result.labels, want)
+
+
+def test_a_dask_session_without_submissions_never_reaches_the_scheduler():
+    """A build whose runs are all cached needs no cluster: an unreachable one is no error."""
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    with DaskExecutor(address, connect_timeout=1).session() as session:
+        session.submit([], {})
+        assert list(session.results(wait=False)) == [] and list(session.results()) == []
+        assert session.client is None
+
+
+@pytest.mark.slow
+def test_a_dask_session_fits_each_submission_as_it_comes_and_frees_its_arrays():
+    import time
+
+    rng = np.random.default_rng(4)
+    arrays = {"a": rng.standard_normal((120, 8)), "b": rng.standard_normal((100, 8))}
+    first = [RunTask(_spec(seed=s), "a") for s in (0, 1)]
+    second = [RunTask(_spec(seed=s), "b") for s in (0, 1, 2)]
+    seq = dict(SequentialExecutor().map(first + second, arrays))
+    with DaskExecutor("local", workers=2).session() as session:
+        session.submit(first, {"a": arrays["a"]})
+        got: dict = {}
+        deadline = time.monotonic() + 120
+        while len(got) < 2 and time.monotonic() < deadline:  # read back without waiting
+            got.update(session.results(wait=False))
+            time.sleep(0.05)
+        assert sorted(got) == [0, 1] and "a" not in session.shared  # its last task is back
+        session.submit(second, {"b": arrays["b"]})  # numbered after the first submission
+        got.update(session.results())
+        assert sorted(got) == [0, 1, 2, 3, 4] and session.shared == {} and not session.futures
+    for i, s in seq.items():
+        np.testing.assert_array_equal(s.result.labels, got[i].result.labels)
+
+
+@pytest.mark.slow
+def test_a_dask_model_build_fits_a_hookpoints_runs_while_the_next_is_prepared(
+    tmp_path, sae_root, tiny_lm, monkeypatch
+):
+    """The first hookpoint's runs are submitted before the second is prepared, finish and
+    are stored meanwhile; the model's artifacts equal the sequential build's."""
+    import time
+
+    from generator.cache import Cache
+    from generator.executors.dask import DaskSession
+    from generator.stages.runs import Sweep
+
+    events, sessions = [], []
+    real_prepare, real_submit, real_store = pipeline.prepare, DaskSession.submit, Cache.store
+    real_wait = Sweep.wait
+
+    def prepare(cfg, name, *args):
+        if sessions:  # a later hookpoint: let the first one's runs finish first
+            deadline = time.monotonic() + 120
+            while not all(f.done() for f in sessions[0].futures) and time.monotonic() < deadline:
+                time.sleep(0.05)
+        events.append(("prepare", name))
+        return real_prepare(cfg, name, *args)
+
+    def submit(self, tasks, arrays):
+        sessions.append(self)
+        events.append(("submit", len(tasks)))
+        return real_submit(self, tasks, arrays)
+
+    def store(self, stage, inp, value, seconds):
+        if stage.NAME == "run":
+            events.append(("store", inp.spec.run_id))
+        return real_store(self, stage, inp, value, seconds)
+
+    def wait(self, positions):
+        events.append(("wait", len(positions)))
+        return real_wait(self, positions)
+
+    monkeypatch.setattr(pipeline, "prepare", prepare)
+    monkeypatch.setattr(DaskSession, "submit", submit)
+    monkeypatch.setattr(Cache, "store", store)
+    monkeypatch.setattr(Sweep, "wait", wait)
+    sae = {"hookpoint": None, "hookpoints": ["layers.0", "layers.1"]}
+    sweep = {"executor": "dask", "workers": 2, "hierarchy": ["nested"]}
+    cfg = fixture_config(sae_root, tiny_lm, sae=sae, sweep=sweep)
+    out = pipeline.analyze(cfg, tmp_path / "dask")
+    n = len(grid(cfg))  # runs per hookpoint
+    kinds = [e[0] for e in events]
+    # prepare 1, submit its runs, prepare 2 (while they fit), submit, store 1's runs, wait
+    assert kinds[:5] == ["prepare", "submit", "prepare", "submit"] + ["store"], events
+    assert events[1][1] == events[3][1] == n and events[2] == ("prepare", "layers.1")
+    # the first hookpoint's runs (and maybe some of the second's) are stored before the wait
+    assert kinds[4 : 4 + n] == ["store"] * n and kinds.index("wait") >= 4 + n, events
+
+    monkeypatch.undo()
+    sweep["executor"] = "sequential"
+    seq = pipeline.analyze(
+        fixture_config(sae_root, tiny_lm, sae=sae, sweep=sweep), tmp_path / "seq"
+    )
+    model = _same_artifacts(seq, out)
+    assert {f.parts[1] for f in model if f.parts[0] == "hookpoints"} == {"layers.0", "layers.1"}

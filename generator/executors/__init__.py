@@ -8,11 +8,15 @@ an executor can be a process pool or a cluster without a shared filesystem, and 
 interrupted sweep keeps every run that finished.
 
 A new executor is one module with a class that has `map` and an entry in `EXECUTORS`
-(a factory from the `sweep` config section).
+(a factory from the `sweep` config section). An executor that can start tasks while the
+driver is still preparing others (a cluster) also has `session`: a build then opens it
+first, submits each hookpoint's runs as soon as that hookpoint is prepared, and reads the
+results at the end (`open_session`; an executor with only `map` runs them all then).
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import time
 from collections.abc import Callable, Iterator
@@ -59,6 +63,52 @@ class Executor(Protocol):
     def map(
         self, tasks: list[RunTask], arrays: dict[str, np.ndarray]
     ) -> Iterator[tuple[int, TaskResult]]: ...
+
+
+class Session(Protocol):
+    """An executor held open across submissions. `submit` numbers its tasks after the
+    ones submitted before (0, 1, … over the session) and may start them at once;
+    `results` yields `(number, result)` for tasks not yielded yet, in completion order:
+    with `wait` every submitted task, without it only those already finished."""
+
+    def submit(self, tasks: list[RunTask], arrays: dict[str, np.ndarray]) -> None: ...
+
+    def results(self, wait: bool = True) -> Iterator[tuple[int, TaskResult]]: ...
+
+
+class Deferred:
+    """The session of an executor that has only `map`: submissions wait, and run as one
+    batch (one process pool, say) when their results are asked for with `wait`."""
+
+    def __init__(self, executor: Executor):
+        self.executor = executor
+        self.queued: list[RunTask] = []
+        self.arrays: dict[str, np.ndarray] = {}
+        self.done = 0  # tasks before the queue: already run
+
+    def submit(self, tasks: list[RunTask], arrays: dict[str, np.ndarray]) -> None:
+        self.queued += tasks
+        self.arrays.update({t.x_key: arrays[t.x_key] for t in tasks})
+
+    def results(self, wait: bool = True) -> Iterator[tuple[int, TaskResult]]:
+        if not wait or not self.queued:
+            return
+        tasks, arrays, offset = self.queued, self.arrays, self.done
+        self.queued, self.arrays, self.done = [], {}, offset + len(tasks)
+        for i, done in self.executor.map(tasks, arrays):
+            yield offset + i, done
+
+
+@contextlib.contextmanager
+def open_session(executor: Executor) -> Iterator[Session]:
+    """The executor's own session where it has one, else a `Deferred` one; closed (its
+    unfinished tasks dropped) when the block ends."""
+    opener = getattr(executor, "session", None)
+    if opener is None:
+        yield Deferred(executor)
+        return
+    with opener() as session:
+        yield session
 
 
 def _factory(module: str, make: str) -> Callable[[SweepConfig], Executor]:

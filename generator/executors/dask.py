@@ -4,13 +4,17 @@
 closes it after; an address (`tcp://host:8786`) uses a cluster the user runs (SLURM via
 dask-jobqueue, Kubernetes, `dask scheduler` + `dask worker` by hand).
 
-What travels: each input array is scattered once; up to BROADCAST_BYTES in all they are
-replicated to every worker at once (`broadcast`), beyond that (many hookpoints) spread
-over the workers, a worker fetching an array the first time one of its tasks needs it.
-Either way a worker holds one copy that all its tasks share, and an array is freed when
-its last task is done. A task is a
-`RunTask` (a spec and an array's hash, under a kilobyte); a result is a `TaskResult`
-value. Nothing is read from or written to a shared filesystem: the client stores results
+A build holds one session (`DaskSession`): the cluster is reached at the first
+submission (never, when every run is cached), each hookpoint's runs are submitted as soon
+as it is prepared, and results are read back as they finish.
+
+What travels: each input array is scattered once, with the submission that first needs
+it; while the arrays held stay within BROADCAST_BYTES they are replicated to every worker
+at once (`broadcast`), beyond that (many hookpoints) spread over the workers, a worker
+fetching an array the first time one of its tasks needs it. Either way a worker holds one
+copy that all its tasks share, and an array is freed when its last task is read back. A
+task is a `RunTask` (a spec and an array's hash, under a kilobyte); a result is a
+`TaskResult` value. Nothing is read from or written to a shared filesystem: the client stores results
 in the cache as they arrive. A worker that dies mid-run has its task rescheduled by Dask
 on another worker; a run that raises is retried `retries` times.
 """
@@ -136,70 +140,135 @@ class DaskExecutor:
         with client:
             yield client
 
+    @contextlib.contextmanager
+    def session(self) -> Iterator[DaskSession]:
+        """A session (see `generator.executors.Session`) that connects, or starts the
+        LocalCluster, at its first submission: a build whose runs are all cached never
+        needs the cluster, and one still gets its first results while preparing more."""
+        with contextlib.ExitStack() as stack:
+            session = DaskSession(self, stack)
+            try:
+                yield session
+            finally:
+                session.cancel()
+
+    def connect(self, stack: contextlib.ExitStack) -> Any:
+        """A client with at least one worker, closed with `stack`."""
+        client = stack.enter_context(self.client())
+        if not client.scheduler_info().get("workers"):
+            wait = self.connect_timeout * 6
+            try:
+                client.wait_for_workers(1, timeout=wait)
+            except (OSError, TimeoutError):
+                raise ClusterError(
+                    f"the Dask scheduler at {self.scheduler} has no workers, and none "
+                    f"joined within {wait:g} s; start some (`dask worker {self.scheduler}`)."
+                ) from None
+        return client
+
     def map(
         self, tasks: list[RunTask], arrays: dict[str, np.ndarray]
     ) -> Iterator[tuple[int, TaskResult]]:
+        with self.session() as session:
+            session.submit(tasks, arrays)
+            yield from session.results()
+
+
+class DaskSession:
+    """Tasks on the executor's cluster: each submission's new arrays are scattered and
+    its tasks submitted at once; results are read back in completion order."""
+
+    def __init__(self, executor: DaskExecutor, stack: contextlib.ExitStack):
+        self.executor, self.stack = executor, stack
+        self.client: Any = None  # connected at the first submission
+        self.resources: dict[str, float] | None = None
+        self.ready: Any = None
+        self.build = uuid.uuid4().hex[:8]  # keys unique on a cluster shared by several builds
+        self.tasks: list[RunTask] = []
+        self.futures: dict[Any, int] = {}  # submitted, not yet read back
+        self.shared: dict[str, Any] = {}  # scattered arrays still needed
+        self.nbytes: dict[str, int] = {}
+        self.left: dict[str, int] = {}  # tasks still to read back, per array
+        self.batch: list[Any] = []  # finished, taken from `ready`, not yet read back
+
+    def _connect(self) -> None:
+        from distributed import as_completed
+
+        self.client = self.executor.connect(self.stack)
+        self.resources = self.executor.resources or gpu_resources(self.client)
+        self.ready = as_completed()
+
+    def submit(self, tasks: list[RunTask], arrays: dict[str, np.ndarray]) -> None:
         if not tasks:
             return
-        from distributed import as_completed
+        if self.client is None:
+            self._connect()
+        new = {k: arrays[k] for k in sorted({t.x_key for t in tasks}) if k not in self.shared}
+        if new:
+            # small inputs go to every worker up front; large ones (many hookpoints) are
+            # spread, and a worker fetches an array the first time it runs a task on it
+            size = sum(a.nbytes for a in new.values()) + sum(self.nbytes.values())
+            self.shared.update(
+                self.client.scatter(new, broadcast=size <= BROADCAST_BYTES, hash=False)
+            )
+            self.nbytes.update({k: a.nbytes for k, a in new.items()})
+        for t in tasks:
+            i = len(self.tasks)
+            self.tasks.append(t)
+            self.left[t.x_key] = self.left.get(t.x_key, 0) + 1
+            f = self.client.submit(
+                _run_on_worker,
+                t,
+                self.shared[t.x_key],
+                key=f"saetax-{self.build}-{i}-{t.spec.run_id}",
+                retries=self.executor.retries,
+                resources=self.resources,
+                pure=False,
+            )
+            self.futures[f] = i
+            self.ready.add(f)
+
+    def results(self, wait: bool = True) -> Iterator[tuple[int, TaskResult]]:
         from distributed.client import FutureCancelledError
         from distributed.scheduler import KilledWorker
 
-        with self.client() as client:
-            if not client.scheduler_info().get("workers"):
-                wait = self.connect_timeout * 6
-                try:
-                    client.wait_for_workers(1, timeout=wait)
-                except (OSError, TimeoutError):
-                    raise ClusterError(
-                        f"the Dask scheduler at {self.scheduler} has no workers, and none "
-                        f"joined within {wait:g} s; start some (`dask worker "
-                        f"{self.scheduler}`)."
-                    ) from None
-            needed = {k: arrays[k] for k in sorted({t.x_key for t in tasks})}
-            # small inputs go to every worker up front; large ones (many hookpoints) are
-            # spread, and a worker fetches an array the first time it runs a task on it
-            broadcast = sum(a.nbytes for a in needed.values()) <= BROADCAST_BYTES
-            shared = client.scatter(needed, broadcast=broadcast, hash=False)
-            left = {k: sum(t.x_key == k for t in tasks) for k in needed}
-            resources = self.resources or gpu_resources(client)
-            build = uuid.uuid4().hex[:8]  # keys unique on a cluster shared by several builds
-            futures = {
-                client.submit(
-                    _run_on_worker,
-                    t,
-                    shared[t.x_key],
-                    key=f"saetax-{build}-{i}-{t.spec.run_id}",
-                    retries=self.retries,
-                    resources=resources,
-                    pure=False,
-                ): i
-                for i, t in enumerate(tasks)
-            }
+        while self.futures:
+            if not self.batch:
+                if not wait and not self.ready.has_ready():
+                    return
+                self.batch = self.ready.next_batch(block=wait)
+            f = self.batch.pop()
+            i = self.futures.pop(f)
+            run_id = self.tasks[i].spec.run_id
             try:
-                for f in as_completed(futures):
-                    try:
-                        i = futures[f]
-                        done = f.result()
-                        left[tasks[i].x_key] -= 1
-                        if not left[tasks[i].x_key]:  # no task needs it: free the workers' copies
-                            shared.pop(tasks[i].x_key).release()
-                        f.release()  # the result's copy on the worker is not needed
-                        yield i, done
-                    except KilledWorker as e:
-                        raise ClusterError(
-                            f"run {tasks[futures[f]].spec.run_id} killed every worker it was "
-                            f"sent to ({e}); the worker's memory is the usual cause (see "
-                            "docs/scale.md). Finished runs are cached; rerun to continue."
-                        ) from None
-                    except FutureCancelledError as e:
-                        raise ClusterError(
-                            f"the Dask cluster at {self.scheduler} cancelled run "
-                            f"{tasks[futures[f]].spec.run_id} ({e}); finished runs are cached."
-                        ) from None
-            finally:
-                client.cancel(list(futures), force=True)
-                client.cancel(list(shared.values()), force=True)
+                done = f.result()
+            except KilledWorker as e:
+                raise ClusterError(
+                    f"run {run_id} killed every worker it was sent to ({e}); the worker's "
+                    "memory is the usual cause (see docs/scale.md). Finished runs are "
+                    "cached; rerun to continue."
+                ) from None
+            except FutureCancelledError as e:
+                raise ClusterError(
+                    f"the Dask cluster at {self.executor.scheduler} cancelled run {run_id} "
+                    f"({e}); finished runs are cached."
+                ) from None
+            key = self.tasks[i].x_key
+            self.left[key] -= 1
+            if not self.left[key]:  # no task needs it: free the workers' copies
+                self.shared.pop(key).release()
+                self.nbytes.pop(key)
+            f.release()  # the result's copy on the worker is not needed
+            yield i, done
+
+    def cancel(self) -> None:
+        """Drop what is still running or held on the cluster (the session ends)."""
+        if self.client is None:
+            return
+        self.client.cancel(list(self.futures), force=True)
+        self.client.cancel(list(self.shared.values()), force=True)
+        self.futures.clear()
+        self.shared.clear()
 
 
 def _worker_env(workers: int) -> dict[str, str]:

@@ -1,5 +1,5 @@
 """Stage `run`: one run of the sweep (a method with its parameters on one PCA setting),
-and `fit_all`, which sends the runs the cache does not have to an executor.
+and `Sweep`, which sends the runs the cache does not have to an executor session.
 
 The input array X is shared by every run of a PCA setting; tasks name it by content
 hash and the executor receives each array once. Only this driver side writes the cache.
@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from generator.cache import Cache, Entry
-from generator.executors import Executor, RunTask
+from generator.executors import RunTask, Session, TaskResult
 from generator.methods import Diagnostics, RunResult
 from generator.progress import bar as progress
 from generator.stability import Stability
@@ -106,20 +106,56 @@ def load(folder: Path) -> RunResult:
         )
 
 
-def fit_all(cache: Cache, inputs: list[RunIn], executor: Executor) -> list[Entry[RunResult]]:
-    """Every run's entry, in input order: cached ones read back, the others fitted by the
-    executor and stored as each result arrives (an interrupted sweep keeps what finished)."""
-    stage = sys.modules[__name__]  # this module is the stage
-    entries: list[Entry[RunResult] | None] = [
-        cache.lookup(stage, inp, label=inp.spec.run_id) for inp in inputs
-    ]
-    todo = [i for i, e in enumerate(entries) if e is None]
-    arrays = {inputs[i].x_key: inputs[i].X for i in todo}
-    tasks = [RunTask(inputs[i].spec, inputs[i].x_key) for i in todo]
-    with progress(len(inputs), "runs", unit="run", lines=True) as bar:
-        bar.update(len(inputs) - len(todo))
-        for t, done in executor.map(tasks, arrays):
-            i = todo[t]
-            entries[i] = cache.store(stage, inputs[i], done.result, done.seconds)
-            bar.update(1)
-    return [e for e in entries if e is not None]
+class Sweep:
+    """Runs sent to an executor session as their inputs become ready: each `add` looks
+    the runs up in the cache and submits the missing ones at once; results are stored as
+    they arrive (`store_ready` between other work, `wait` at the end), so an interrupted
+    sweep keeps every run that was read back."""
+
+    def __init__(self, cache: Cache, session: Session):
+        self.cache, self.session = cache, session
+        self.inputs: list[RunIn] = []
+        self.entries: list[Entry[RunResult] | None] = []
+        self.submitted: list[int] = []  # the session's task number → input position
+        self.waited = 0  # inputs counted by an earlier `wait`'s bar
+
+    def add(self, inputs: list[RunIn]) -> range:
+        """Look these runs up and submit the misses; their positions in `entries`."""
+        start = len(self.inputs)
+        for inp in inputs:
+            self.inputs.append(inp)
+            self.entries.append(self.cache.lookup(_stage(), inp, label=inp.spec.run_id))
+        todo = [i for i in range(start, len(self.inputs)) if self.entries[i] is None]
+        if todo:
+            tasks = [RunTask(self.inputs[i].spec, self.inputs[i].x_key) for i in todo]
+            self.session.submit(tasks, {self.inputs[i].x_key: self.inputs[i].X for i in todo})
+            self.submitted += todo
+        return range(start, len(self.inputs))
+
+    def store_ready(self) -> None:
+        """Store the results that have arrived, without waiting for the others."""
+        for t, done in self.session.results(wait=False):
+            self._store(t, done)
+
+    def wait(self, positions: range) -> list[Entry[RunResult]]:
+        """Every run added so far fitted and stored; the entries at `positions`."""
+        total = len(self.inputs) - self.waited
+        with progress(total, "runs", unit="run", lines=True) as bar:
+            bar.update(sum(e is not None for e in self.entries[self.waited :]))
+            for t, done in self.session.results(wait=True):
+                self._store(t, done)
+                bar.update(1)
+        self.waited = len(self.inputs)
+        out = [self.entries[i] for i in positions]
+        missing = [self.inputs[i].spec.run_id for i, e in zip(positions, out) if e is None]
+        if missing:  # an executor that broke its contract: a bug, not bad input
+            raise RuntimeError(f"the executor returned no result for runs {missing}")
+        return out  # type: ignore[return-value]
+
+    def _store(self, t: int, done: TaskResult) -> None:
+        i = self.submitted[t]
+        self.entries[i] = self.cache.store(_stage(), self.inputs[i], done.result, done.seconds)
+
+
+def _stage() -> object:
+    return sys.modules[__name__]  # this module is the stage
