@@ -9,9 +9,9 @@ interrupted sweep keeps every run that finished.
 
 A new executor is one module with a class that has `map` and an entry in `EXECUTORS`
 (a factory from the `sweep` config section). An executor that can start tasks while the
-driver is still preparing others (a cluster) also has `session`: a build then opens it
-first, submits each hookpoint's runs as soon as that hookpoint is prepared, and reads the
-results at the end (`open_session`; an executor with only `map` runs them all then).
+driver is still preparing others (a cluster) also has `session`: a build submits each
+hookpoint's runs to it as soon as that hookpoint is prepared and stores results as they
+finish (`open_session`; an executor with only `map` runs every submission at the end).
 """
 
 from __future__ import annotations
