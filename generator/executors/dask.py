@@ -14,9 +14,9 @@ at once (`broadcast`), beyond that (many hookpoints) spread over the workers, a 
 fetching an array the first time one of its tasks needs it. Either way a worker holds one
 copy that all its tasks share, and an array is freed when its last task is read back. A
 task is a `RunTask` (a spec and an array's hash, under a kilobyte); a result is a
-`TaskResult` value. Nothing is read from or written to a shared filesystem: the client stores results
-in the cache as they arrive. A worker that dies mid-run has its task rescheduled by Dask
-on another worker; a run that raises is retried `retries` times.
+`TaskResult` value. Nothing is read from or written to a shared filesystem: the client
+stores results in the cache as they arrive. A worker that dies mid-run has its task
+rescheduled by Dask on another worker; a run that raises is retried `retries` times.
 """
 
 from __future__ import annotations
