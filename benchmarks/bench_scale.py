@@ -152,16 +152,13 @@ def main() -> None:
     t_dask, par = timed(DaskExecutor("local", workers=args.workers), tasks, arrays)
 
     import numba
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     from generator.executors import run_task
-    from generator.executors.dask import _worker_env
+    from generator.executors.dask import local_cluster
 
     t0 = time.perf_counter()
-    with LocalCluster(
-        n_workers=args.workers, threads_per_worker=1, dashboard_address=None,
-        silence_logs=50, env=_worker_env(args.workers),
-    ) as cluster, Client(cluster) as client:  # fmt: skip
+    with local_cluster(args.workers, silence_logs=50) as cluster, Client(cluster) as client:
         t_start = time.perf_counter() - t0
         threads = set(client.run(lambda: __import__("numba").get_num_threads()).values())
         small = {"X": W[:2000]}

@@ -3,6 +3,8 @@ the input rules more than one module enforces, written once."""
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -120,9 +122,19 @@ def check_finite_rows(finite: Any, where: str, ids: str = "rows") -> None:
         )
 
 
+GPU_NODES = ("/dev/nvidiactl", "/dev/dxg", "/dev/kfd")  # NVIDIA, NVIDIA under WSL2, ROCm
+
+
+def no_gpu_nodes() -> bool:
+    """True on Linux when none of the device files a CUDA (or ROCm) GPU needs exists: then
+    torch can see no GPU, and `auto` is cpu without importing torch (a second in every
+    fresh process, each Dask worker among them). Elsewhere False: ask torch."""
+    return sys.platform.startswith("linux") and not any(map(os.path.exists, GPU_NODES))
+
+
 def resolve_device(name: str) -> str:
     """`auto` → cuda when torch sees a GPU, else cpu; `cuda` without one is an error."""
-    if name == "cpu":
+    if name == "cpu" or (name == "auto" and "torch" not in sys.modules and no_gpu_nodes()):
         return "cpu"
     import torch
 

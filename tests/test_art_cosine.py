@@ -90,3 +90,38 @@ def test_prepare_data_normalises_and_rejects_zero_rows():
         m.prepare_data([[1.0, 0.0], [0.0, 0.0]])
     with pytest.raises(DataError, match="unit-norm rows; row 0 has norm 5"):
         CosineART().fit(np.array([[3.0, 4.0], [1.0, 0.0]]))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("n", [1, 7, 3000])  # 3000 rows of 400: more than one chunk
+def test_prepare_rows_equals_prepare_then_validate_bit_for_bit(monkeypatch, dtype, n):
+    """The chunked path that gives a fit its working copy without a float64 copy of X
+    holds the values preparing X whole and casting it would (labels depend on them)."""
+    import generator.art.base as base
+
+    monkeypatch.setattr(base, "CHUNK_BYTES", 2**16)  # many chunks even at this size
+    rng = np.random.default_rng(5)
+    X = (rng.standard_normal((n, 400)) * rng.uniform(0.1, 30, (n, 1))).astype(np.float32)
+    order = rng.permutation(n)
+    m = CosineART(dtype=dtype)
+    whole = np.linalg.norm(X.astype(np.float64), axis=1)
+    expected = (X.astype(np.float64) / whole[:, None])[order].astype(dtype)
+    got = m.prepare_rows(X, order)
+    assert got.dtype == np.dtype(dtype) and got.flags.c_contiguous
+    assert np.array_equal(got, expected)
+    assert np.array_equal(m.prepare_rows(X), expected[np.argsort(order)])
+    assert np.array_equal(m.prepare_data(X), X.astype(np.float64) / whole[:, None])
+
+
+def test_prepare_rows_names_bad_rows_by_their_number_in_x():
+    X = np.ones((6, 3))
+    X[4] = np.nan
+    order = np.array([5, 4, 3, 2, 1, 0])
+    with pytest.raises(DataError, match=r"1 row\(s\) contain NaN .* \(rows 4\)"):
+        CosineART().prepare_rows(X, order)
+    X[4] = 1.0
+    X[1] = 0.0
+    with pytest.raises(DataError, match="rows 1 are all zeros"):
+        CosineART().prepare_rows(X, order)
+    with pytest.raises(DataError, match="expects a 2-D array; got shape"):
+        CosineART().prepare_rows(np.ones(3))

@@ -185,3 +185,19 @@ def test_a_hierarchy_of_a_module_instance_cannot_be_saved():
     h = Hierarchy(CosineART(), [0.3, 0.6]).fit(unit_rows(20, 8))
     with pytest.raises(ParamError, match=r"Only a hierarchy of a registry module"):
         h.get_state()
+
+
+@pytest.mark.parametrize("module", ["cosine", "fuzzy", "mean"])
+def test_prepare_rows_is_prepare_then_validate_and_fits_alike(module):
+    """`prepare_rows` (one pass, X[rows]) gives the array preparing and validating gives,
+    and a fit on it gives the labels a fit on the prepared rows in that order gives."""
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((300, 6)) + 3
+    order = rng.permutation(300)
+    h = Hierarchy(module, [0.3, 0.7], mode="nested")
+    Xw = h.prepare_rows(X, order)
+    ref = Hierarchy(module, [0.3, 0.7], mode="nested")
+    Xp = ref.prepare_data(X)
+    assert np.array_equal(Xw, ref.validate_data(Xp, order))
+    assert np.array_equal(Xw, ref.validate_data(Xp[order]))
+    assert np.array_equal(h.fit(Xw).labels_deep_, ref.fit(Xp[order]).labels_deep_)

@@ -194,6 +194,23 @@ def test_auto_picks_bf16_with_amx_else_int16_with_avx2_else_the_kernel(monkeypat
     assert prescore.scorer_for(64, False, "none") is None
 
 
+def test_without_amx_bf16_the_answer_needs_no_torch():
+    """`fast()` reads the CPU's features before importing torch (a second in a fresh
+    worker); a CPU with AMX-BF16 still asks torch whether the tiles are usable."""
+    import subprocess
+    import sys
+
+    import llvmlite.binding as llb
+
+    code = "import sys; from generator.art import bf16; print(bf16.fast(), 'torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    fast, imported = out.stdout.split()
+    if llb.get_host_cpu_features().get("amx-bf16", False):
+        assert imported == "True"
+    else:
+        assert (fast, imported) == ("False", "False")
+
+
 def test_prescore_is_validated_and_an_unavailable_one_is_a_clear_error(monkeypatch):
     X = unit_rows(300, 32, 9)
     with pytest.raises(ParamError, match="'prescore' parameter of CosineART must be one of"):

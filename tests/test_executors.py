@@ -8,6 +8,7 @@ import os
 import pickle
 import signal
 import socket
+import sys
 
 import numpy as np
 import pytest
@@ -439,3 +440,27 @@ def test_a_dask_model_build_fits_a_hookpoints_runs_while_the_next_is_prepared(
     )
     model = _same_artifacts(seq, out)
     assert {f.parts[1] for f in model if f.parts[0] == "hookpoints"} == {"layers.0", "layers.1"}
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/environ")
+def test_local_workers_start_with_the_malloc_settings_and_the_client_keeps_its_own():
+    """glibc reads MALLOC_* when a process starts, so they must be in a worker's initial
+    environment (Dask's `env` is set later, too late); the client's is left as it was."""
+    from distributed import Client
+
+    from generator.executors.dask import MALLOC_ENV, local_cluster
+
+    before = {k: os.environ.get(k) for k in MALLOC_ENV}
+
+    def start_env() -> dict[str, str]:
+        with open("/proc/self/environ", "rb") as f:
+            pairs = [e.decode().split("=", 1) for e in f.read().split(b"\0") if b"=" in e]
+        return {k: v for k, v in pairs}
+
+    with local_cluster(1, silence_logs=50) as cluster, Client(cluster) as client:
+        (env,) = client.run(start_env).values()
+        (numba_threads,) = client.run(lambda: os.environ["NUMBA_NUM_THREADS"]).values()
+    assert {k: env.get(k) for k in MALLOC_ENV} == MALLOC_ENV
+    assert numba_threads == str(max(1, (os.cpu_count() or 1) // 1))
+    assert {k: os.environ.get(k) for k in MALLOC_ENV} == before

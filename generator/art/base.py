@@ -8,7 +8,7 @@ both through `_fit_sequence`; `predict` checks the model is fitted and the width
 from __future__ import annotations
 
 import numbers
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
@@ -17,6 +17,29 @@ import numpy as np
 from generator.errors import DataError, check_finite_rows
 
 _DTYPES = {"float32": np.float32, "float64": np.float64}
+
+
+CHUNK_BYTES = 2**22  # size of the pieces whole-array conversions go through
+
+
+def row_chunks(n: int, row_bytes: int) -> Iterator[slice]:
+    """Slices of ~CHUNK_BYTES over n rows: whole-array work in such pieces needs no
+    temporary of the array's size. Each full-size temporary is fresh memory the kernel
+    must zero, which two fits side by side (a Dask worker per core) pay in bandwidth."""
+    step = max(1, CHUNK_BYTES // max(1, row_bytes))
+    for i in range(0, n, step):
+        yield slice(i, min(i + step, n))
+
+
+def working_copy(X: np.ndarray, dtype: Any, rows: np.ndarray | None = None) -> np.ndarray:
+    """X (or X[rows]) as a C-contiguous array of `dtype`; X itself when it is one already."""
+    if rows is None:
+        return np.ascontiguousarray(X, dtype=dtype)
+    rows = np.asarray(rows)
+    out = np.empty((len(rows), *X.shape[1:]), dtype=dtype)
+    for part in row_chunks(len(rows), X[:1].nbytes):
+        out[part] = X[rows[part]]
+    return out
 
 
 class ParamError(ValueError):
@@ -342,8 +365,10 @@ class BlockART:
         return False
 
     # ---------------------------------------------------------------- data
-    def validate_data(self, X: Any) -> np.ndarray:
-        """Check prepared data and return it as a contiguous array of the working dtype."""
+    def validate_data(self, X: Any, rows: np.ndarray | None = None) -> np.ndarray:
+        """Check prepared data and return it as a contiguous array of the working dtype;
+        with `rows`, the array is X[rows] (an input order), gathered and cast in one pass
+        so that no copy of X in its own dtype is made on the way."""
         from generator.art._kernels import row_stats
 
         name = self._owner
@@ -359,11 +384,17 @@ class BlockART:
                 f"{name} was fitted on {self.dim_} prepared features but got {X.shape[1]}; "
                 "prepare new data with the same model's prepare_data."
             )
-        Xw = np.ascontiguousarray(X, dtype=_DTYPES[self._validated()["dtype"]])
+        Xw = working_copy(X, _DTYPES[self._validated()["dtype"]], rows)
         finite, lo, hi, total, sumsq = row_stats(Xw)
         check_finite_rows(finite, name)
         self._check_rows(Xw, lo, hi, total, sumsq)
         return Xw
+
+    def prepare_rows(self, X: Any, rows: np.ndarray | None = None) -> np.ndarray:
+        """`validate_data(prepare_data(X), rows)`: raw data made the working array a fit
+        takes (X[rows] with `rows`, a presentation order). A module whose preparation
+        goes row by row does it without the intermediate copy."""
+        return self.validate_data(self.prepare_data(X), rows)
 
     def _check_rows(
         self, X: np.ndarray, lo: np.ndarray, hi: np.ndarray, total: np.ndarray, sumsq: np.ndarray

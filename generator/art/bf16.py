@@ -41,20 +41,21 @@ def available() -> bool:
 def fast() -> bool:
     """Whether oneDNN multiplies bfloat16 in hardware here (AMX-BF16, and the operating
     system lets this process use the tiles), where the bfloat16 product beats every other
-    way of scoring a block."""
-    if not available():
-        return False
-    import torch
-
-    tiles = getattr(torch.cpu, "_is_amx_tile_supported", None)
-    enable = getattr(torch.cpu, "_init_amx", None)  # asks the kernel for the tile state
+    way of scoring a block. The CPU's features are read first: without AMX-BF16 the
+    answer is no, and a worker need not import torch (a second) to learn it."""
     try:
         import llvmlite.binding as llb
 
         has_bf16 = bool(llb.get_host_cpu_features().get("amx-bf16", False))
     except RuntimeError:  # pragma: no cover - feature detection unsupported
         has_bf16 = False
-    return bool(has_bf16 and tiles is not None and tiles() and enable is not None and enable())
+    if not has_bf16 or not available():
+        return False
+    import torch
+
+    tiles = getattr(torch.cpu, "_is_amx_tile_supported", None)
+    enable = getattr(torch.cpu, "_init_amx", None)  # asks the kernel for the tile state
+    return bool(tiles is not None and tiles() and enable is not None and enable())
 
 
 @nb.njit(parallel=True, cache=True, nogil=True)

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from generator.art import _kernels as K
-from generator.art.base import BlockART, Param
+from generator.art.base import _DTYPES, BlockART, Param, row_chunks
 from generator.art.engine import Rule
 from generator.errors import DataError, check_finite_rows
 
@@ -72,17 +72,13 @@ class CosineART(BlockART):
 
     def prepare_data(self, X: Any) -> np.ndarray:
         """Scale each row to unit length (a zero row has no direction and is rejected)."""
-        X = np.asarray(X, dtype=np.float64)
-        if X.ndim != 2:
-            raise DataError(f"CosineART.prepare_data expects a 2-D array; got shape {X.shape}.")
-        check_finite_rows(np.isfinite(X).all(axis=1), "CosineART.prepare_data")
-        norms = np.linalg.norm(X, axis=1)
-        if (norms == 0).any():
-            rows = np.flatnonzero(norms == 0)
-            raise DataError(
-                f"CosineART.prepare_data: rows {', '.join(map(str, rows[:10]))} are all zeros and have no direction."
-            )
-        return X / norms[:, None]
+        return _unit_rows(X, None, np.float64, "CosineART.prepare_data")
+
+    def prepare_rows(self, X: Any, rows: np.ndarray | None = None) -> np.ndarray:
+        """`validate_data(prepare_data(X), rows)`, the same values, without the float64
+        copy of X: rows are scaled in float64 a chunk at a time and stored cast."""
+        dtype = _DTYPES[self._validated()["dtype"]]
+        return self.validate_data(_unit_rows(X, rows, dtype, "CosineART.prepare_data"))
 
     def restore_data(self, X: Any) -> np.ndarray:
         return np.asarray(X)
@@ -115,3 +111,33 @@ class CosineART(BlockART):
 
     def get_cluster_centers(self) -> list[np.ndarray]:
         return list(self.weights_.astype(np.float64))
+
+
+def _unit_rows(X: Any, rows: np.ndarray | None, dtype: Any, where: str) -> np.ndarray:
+    """X[rows] (X without rows) scaled to unit rows in float64 and stored as `dtype`, in
+    row chunks (no temporary of X's size); rows with NaN or infinities, or all zeros,
+    are named by their number in X."""
+    X = np.asarray(X)
+    if X.ndim != 2:
+        raise DataError(f"{where} expects a 2-D array; got shape {X.shape}.")
+    n = len(X) if rows is None else len(rows)
+    out = np.empty((n, X.shape[1]), dtype)
+    finite = np.empty(n, bool)
+    norms = np.empty(n)
+    with np.errstate(invalid="ignore", divide="ignore"):  # bad rows are named below
+        for part in row_chunks(n, 8 * X.shape[1]):
+            x = X[part if rows is None else rows[part]].astype(np.float64)
+            finite[part] = np.isfinite(x).all(axis=1)
+            norms[part] = np.linalg.norm(x, axis=1)
+            out[part] = np.divide(x, norms[part, None], out=x)
+    at = np.arange(n) if rows is None else np.asarray(rows)
+    bad = np.zeros(len(X), bool)
+    bad[at[~finite]] = True
+    check_finite_rows(~bad, where)
+    bad[at[norms == 0]] = True
+    if bad.any():
+        zero = np.flatnonzero(bad)
+        raise DataError(
+            f"{where}: rows {', '.join(map(str, zero[:10]))} are all zeros and have no direction."
+        )
+    return out

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from generator.art import _kernels as K
-from generator.art.base import ParamError, check_levels
+from generator.art.base import BlockART, ParamError, check_levels
 
 MODES = ("smart", "nested")
 
@@ -93,6 +93,24 @@ class Hierarchy:
             self._prep = self._make_levels()[0]
         return self._prep.prepare_data(X)
 
+    def prepare_rows(self, X: Any, rows: np.ndarray | None = None) -> np.ndarray:
+        """`validate_data(prepare_data(X), rows)` with level 0's preparation, in one pass
+        where the module allows: raw data made the array `fit` takes without a copy."""
+        if not hasattr(self, "_prep"):
+            self._prep = self._make_levels()[0]
+        if isinstance(self._prep, BlockART):
+            return self._prep.prepare_rows(X, rows)
+        return self.validate_data(self._prep.prepare_data(X), rows)
+
+    def validate_data(self, X: Any, rows: np.ndarray | None = None) -> np.ndarray:
+        """Prepared data (X[rows] with `rows`) checked and cast once for every level: the
+        levels share a module and dtype, so `fit` on the result makes no further copy."""
+        level = self._make_levels()[0]
+        if isinstance(level, BlockART):
+            return level.validate_data(X, rows)
+        X = np.asarray(X)
+        return X if rows is None else X[rows]
+
     # ------------------------------------------------------------------ fitting
     def fit(self, X: Any, y: Any = None) -> Hierarchy:
         self.levels_ = self._make_levels()
@@ -107,6 +125,8 @@ class Hierarchy:
         return self
 
     def _fit_levels(self, X: Any, first: bool) -> None:
+        if len(X) and isinstance(self.levels_[0], BlockART):  # one check and cast for all
+            X = self.levels_[0].validate_data(X)
         parents = None
         for k, level in enumerate(self.levels_):
             if k == 0:

@@ -101,7 +101,7 @@ class DaskExecutor:
         """A connected `distributed.Client`: to a LocalCluster started here, or to the
         scheduler at `self.scheduler`."""
         try:
-            from distributed import Client, LocalCluster
+            from distributed import Client
         except ImportError as e:  # pragma: no cover - distributed is a dependency
             raise ClusterError(
                 f"sweep.executor: dask needs the `distributed` package ({e}); "
@@ -114,19 +114,10 @@ class DaskExecutor:
             for name in ("distributed", "tornado", "bokeh"):
                 logging.getLogger(name).setLevel(logging.ERROR)
         if self.scheduler == "local":
-            with (
-                LocalCluster(
-                    n_workers=self.workers,
-                    threads_per_worker=1,
-                    processes=True,
-                    dashboard_address=None,
-                    silence_logs=logging.ERROR if quiet else logging.WARNING,
-                    env=_worker_env(self.workers),
-                    # on a GPU machine each worker declares one GPU and pins its own
-                    **({"resources": {"GPU": 1}} if _local_gpus() else {}),
-                ) as cluster,
-                Client(cluster) as client,
-            ):
+            cluster = local_cluster(
+                self.workers, silence_logs=logging.ERROR if quiet else logging.WARNING
+            )
+            with cluster, Client(cluster) as client:
                 yield client
             return
         try:
@@ -271,9 +262,49 @@ class DaskSession:
         self.shared.clear()
 
 
+# glibc's malloc in each worker, read when the process starts (so Dask's pre-spawn
+# environment, not `env`, which is set after). Dask's default MALLOC_TRIM_THRESHOLD_ of
+# 64 KiB also fixes the mmap threshold at 128 KiB: every larger array (a run's blocks,
+# its working copies) would then be fresh pages from the kernel, faulted in and zeroed
+# each time. These keep arrays up to 16 MiB, and up to 64 MiB freed, in the heap.
+MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": str(16 * 2**20), "MALLOC_TRIM_THRESHOLD_": str(64 * 2**20)}
+
+
+def local_cluster(workers: int, **kwargs: Any) -> Any:
+    """A started LocalCluster of `workers` single-threaded processes, set up for runs:
+    malloc as MALLOC_ENV, numba's and BLAS's threads a share of the cores each, and on a
+    GPU machine one GPU per worker."""
+    import dask
+    from distributed import LocalCluster
+
+    before = {k: os.environ.get(k) for k in MALLOC_ENV}
+    pre = {**dask.config.get("distributed.nanny.pre-spawn-environ"), **MALLOC_ENV}
+    try:
+        # this process's environment overrides Dask's config, and an earlier cluster's
+        # nannies left Dask's defaults in it: set ours there too while the nannies start
+        os.environ.update(MALLOC_ENV)
+        with dask.config.set({"distributed.nanny.pre-spawn-environ": pre}):
+            return LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                env=_worker_env(workers),
+                **({"resources": {"GPU": 1}} if _local_gpus() else {}),
+                **kwargs,
+            )
+    finally:  # as it was before
+        for k, v in before.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
 def _worker_env(workers: int) -> dict[str, str]:
     """Each local worker gets its share of the cores for numba's and BLAS's threads, so
-    `workers` processes do not oversubscribe the machine."""
+    `workers` processes do not oversubscribe the machine (numba reads it at import, after
+    the worker has started)."""
     per = str(max(1, (os.cpu_count() or 1) // workers))
     return {
         "NUMBA_NUM_THREADS": per,

@@ -162,12 +162,14 @@ class ArtMethod:
             return fit
         n = X.shape[0]
         h = self.hierarchy(p, rhos)
-        Xp = h.prepare_data(X)
         if p["order"] == "density":
+            Xp = h.prepare_data(X)
             order = consensus.presentation_order(Xp, consensus.density(Xp))
+            Xw = h.validate_data(Xp, order)
         else:
             order = input_order(n, seed)
-        h.fit(Xp[order])
+            Xw = h.prepare_rows(X, order)  # the working copy in presentation order, at once
+        h.fit(Xw)
         inv = np.empty(n, np.int64)
         inv[order] = np.arange(n)
         L = len(h.n_clusters_)
