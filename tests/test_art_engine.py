@@ -96,6 +96,40 @@ def test_one_kernel_scores_a_pair_the_same_wherever_it_sits():
             np.testing.assert_array_equal(part[r0:r1, c0:c1], full[r0:r1, c0:c1])
 
 
+@pytest.mark.parametrize("exact", [False, True])
+def test_small_blocks_on_one_thread_score_and_rank_as_on_all(monkeypatch, exact):
+    """Blocks below PARALLEL_WORK skip starting numba's threads; the scores and the
+    candidate lists are the same either way, so labels cannot depend on the split."""
+    import numba as nb
+
+    from generator.art import _cosine_kernels as CK
+
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((40, 64)).astype(np.float32)
+    W = rng.standard_normal((301, 64)).astype(np.float32)
+    outs = []
+    for score, rank in [
+        (K._score_block_parallel, CK._rank_parallel),
+        (K._score_block_serial, CK._rank_serial),
+    ]:
+        S = np.zeros((40, 301), np.float32)
+        score(X, W, 40, 301, S, K.DOT, exact)
+        cand, n_cand = np.zeros((40, 1024), np.int64), np.zeros(40, np.int64)
+        rank(S, 40, 301, 1e-3, cand, n_cand)
+        outs.append((S, cand, n_cand))
+    assert (outs[0][2] > 0).all()  # candidate lists were made
+    for a, b in zip(*outs):
+        np.testing.assert_array_equal(a, b)
+    if nb.get_num_threads() > 1:  # the dispatch itself: which compiled kernel ran
+        calls = []
+        monkeypatch.setattr(K, "_score_block_serial", lambda *a: calls.append("serial"))
+        monkeypatch.setattr(K, "_score_block_parallel", lambda *a: calls.append("parallel"))
+        monkeypatch.setattr(K, "PARALLEL_WORK", 40 * 301 * 64)
+        K.score_block(X, W, 40, 301, S, K.DOT, exact)
+        K.score_block(X, W, 39, 301, S, K.DOT, exact)
+        assert calls == ["parallel", "serial"]
+
+
 def test_cuda_asked_for_without_a_gpu_is_a_clear_error():
     torch = pytest.importorskip("torch")
     if torch.cuda.is_available():

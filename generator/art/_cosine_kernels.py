@@ -10,7 +10,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from generator.art._kernels import DOT, KIND_COSINE, _place, score_range
+from generator.art._kernels import DOT, KIND_COSINE, PARALLEL_WORK, _place, _renamed, score_range
 
 GROUP = 8  # values per group when looking for a row's m-th highest
 RANK_DEPTH = 4  # categories ranked ahead per row: room for 2 changed ones (see commit_cosine)
@@ -73,13 +73,25 @@ def _rank_row(M, b, n_strips, eps_s, m, skip, any_skip, cand, n_cand):
     n_cand[b] = cnt if cnt <= cap else -1
 
 
-@nb.njit(parallel=True, cache=True, nogil=True)
-def rank_candidates(M, n_rows, n_strips, eps_s, cand, n_cand):
+def _rank_candidates_py(M, n_rows, n_strips, eps_s, cand, n_cand):
     """`_rank_row` for every row of a block before any commit, RANK_DEPTH deep (the
     first rows need less: row b commits after only b others)."""
     none = np.zeros(0, np.bool_)
     for b in nb.prange(n_rows):
         _rank_row(M, b, n_strips, eps_s, min(b + 2, RANK_DEPTH), none, False, cand, n_cand)
+
+
+_rank_parallel = nb.njit(parallel=True, cache=True, nogil=True)(_rank_candidates_py)
+_rank_serial = nb.njit(cache=True, nogil=True)(_renamed(_rank_candidates_py, "_rank_serial"))
+
+
+def rank_candidates(M, n_rows, n_strips, eps_s, cand, n_cand) -> None:
+    """`_rank_row` for every row of a block, on numba's threads for a large block, else
+    on this thread (see `_kernels.score_block`; rows are ranked independently)."""
+    if n_rows * n_strips >= PARALLEL_WORK // 64 and nb.get_num_threads() > 1:
+        _rank_parallel(M, n_rows, n_strips, eps_s, cand, n_cand)
+    else:
+        _rank_serial(M, n_rows, n_strips, eps_s, cand, n_cand)
 
 
 @nb.njit(cache=True, nogil=True)

@@ -127,8 +127,7 @@ def score_range(X, W, r0, r1, c0, c1, S, op, exact):
         _tile_fast(X, W, r0, r1, c0, c1, S, op)
 
 
-@nb.njit(parallel=True, cache=True, nogil=True)
-def score_block(X, W, n_rows, n_cats, S, op, exact):
+def _score_block_py(X, W, n_rows, n_cats, S, op, exact):
     """All of X[:n_rows] against W[:n_cats], strips of 3 categories spread over threads."""
     n_strips = (n_cats + 2) // 3
     for t in nb.prange(n_strips):
@@ -138,6 +137,25 @@ def score_block(X, W, n_rows, n_cats, S, op, exact):
             _tile_exact(X, W, 0, n_rows, c0, c1, S, op)
         else:
             _tile_fast(X, W, 0, n_rows, c0, c1, S, op)
+
+
+PARALLEL_WORK = 2**18  # a block's multiply-adds from which starting the threads pays
+_score_block_parallel = nb.njit(parallel=True, cache=True, nogil=True)(_score_block_py)
+_score_block_serial = nb.njit(cache=True, nogil=True)(
+    _renamed(_score_block_py, "_score_block_serial")
+)
+
+
+def score_block(X, W, n_rows, n_cats, S, op, exact) -> None:
+    """All of X[:n_rows] against W[:n_cats] into S: on numba's threads when the block
+    has PARALLEL_WORK multiply-adds or more, else on this thread alone. A nested level
+    scores thousands of blocks of a few rows against a few categories, where starting
+    the threads (system calls each time) costs more than the scores; each score is
+    computed by the same code either way, so S is the same."""
+    if n_rows * n_cats * X.shape[1] >= PARALLEL_WORK and nb.get_num_threads() > 1:
+        _score_block_parallel(X, W, n_rows, n_cats, S, op, exact)
+    else:
+        _score_block_serial(X, W, n_rows, n_cats, S, op, exact)
 
 
 @nb.njit(cache=True, nogil=True)
