@@ -444,7 +444,7 @@ def test_a_dask_model_build_fits_a_hookpoints_runs_while_the_next_is_prepared(
 
 @pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/environ")
-def test_local_workers_start_with_the_malloc_settings_and_the_client_keeps_its_own():
+def test_local_workers_start_with_our_settings_and_the_client_keeps_its_own():
     """glibc reads MALLOC_* when a process starts, so they must be in a worker's initial
     environment (Dask's `env` is set later, too late); the client's is left as it was."""
     from distributed import Client
@@ -461,6 +461,10 @@ def test_local_workers_start_with_the_malloc_settings_and_the_client_keeps_its_o
     with local_cluster(1, silence_logs=50) as cluster, Client(cluster) as client:
         (env,) = client.run(start_env).values()
         (numba_threads,) = client.run(lambda: os.environ["NUMBA_NUM_THREADS"]).values()
+        (profiled,) = client.run(
+            lambda: __import__("dask").config.get("distributed.worker.profile.enabled")
+        ).values()
+    assert profiled is False  # no dashboard here to show the profiler's samples
     assert {k: env.get(k) for k in MALLOC_ENV} == MALLOC_ENV
     assert numba_threads == str(max(1, (os.cpu_count() or 1) // 1))
     assert {k: os.environ.get(k) for k in MALLOC_ENV} == before

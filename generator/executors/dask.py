@@ -272,8 +272,9 @@ MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": str(16 * 2**20), "MALLOC_TRIM_THRESHOLD_
 
 def local_cluster(workers: int, **kwargs: Any) -> Any:
     """A started LocalCluster of `workers` single-threaded processes, set up for runs:
-    malloc as MALLOC_ENV, numba's and BLAS's threads a share of the cores each, and on a
-    GPU machine one GPU per worker."""
+    malloc as MALLOC_ENV, numba's and BLAS's threads a share of the cores each, no
+    statistical profiler (it samples every worker's stack 100 times a second for a
+    dashboard this cluster does not serve), and on a GPU machine one GPU per worker."""
     import dask
     from distributed import LocalCluster
 
@@ -283,7 +284,11 @@ def local_cluster(workers: int, **kwargs: Any) -> Any:
         # this process's environment overrides Dask's config, and an earlier cluster's
         # nannies left Dask's defaults in it: set ours there too while the nannies start
         os.environ.update(MALLOC_ENV)
-        with dask.config.set({"distributed.nanny.pre-spawn-environ": pre}):
+        settings = {
+            "distributed.nanny.pre-spawn-environ": pre,
+            "distributed.worker.profile.enabled": False,  # the nannies pass it on
+        }
+        with dask.config.set(settings):
             return LocalCluster(
                 n_workers=workers,
                 threads_per_worker=1,
