@@ -123,18 +123,43 @@ def check_finite_rows(finite: Any, where: str, ids: str = "rows") -> None:
 
 
 GPU_NODES = ("/dev/nvidiactl", "/dev/dxg", "/dev/kfd")  # NVIDIA, NVIDIA under WSL2, ROCm
+GPU_VENDORS = ("0x10de", "0x1002")  # NVIDIA, AMD: PCI vendor ids
 
 
-def no_gpu_nodes() -> bool:
-    """True on Linux when none of the device files a CUDA (or ROCm) GPU needs exists: then
-    torch can see no GPU, and `auto` is cpu without importing torch (a second in every
-    fresh process, each Dask worker among them). Elsewhere False: ask torch."""
-    return sys.platform.startswith("linux") and not any(map(os.path.exists, GPU_NODES))
+def no_gpu_here() -> bool:
+    """True on Linux when neither a GPU's device files nor an NVIDIA or AMD display
+    controller on the PCI bus is there: torch can then see no GPU, and `auto` is cpu
+    without importing torch (a second in every fresh process, each Dask worker among
+    them). The bus is read too because the driver may create the device files only when
+    CUDA first starts. Elsewhere False: ask torch."""
+    if not sys.platform.startswith("linux") or any(map(os.path.exists, GPU_NODES)):
+        return False
+    return not _gpu_on_pci()
+
+
+def _gpu_on_pci(root: str = "/sys/bus/pci/devices") -> bool:
+    """Whether an NVIDIA or AMD display controller (PCI class 0x03) is on the bus."""
+    try:
+        devices = os.listdir(root)
+    except OSError:
+        return False
+    for dev in devices:
+        try:
+            with (
+                open(os.path.join(root, dev, "vendor")) as v,
+                open(os.path.join(root, dev, "class")) as c,
+            ):
+                vendor, cls = v.read().strip(), c.read().strip()
+        except OSError:
+            continue
+        if vendor in GPU_VENDORS and cls.startswith("0x03"):
+            return True
+    return False
 
 
 def resolve_device(name: str) -> str:
     """`auto` → cuda when torch sees a GPU, else cpu; `cuda` without one is an error."""
-    if name == "cpu" or (name == "auto" and "torch" not in sys.modules and no_gpu_nodes()):
+    if name == "cpu" or (name == "auto" and "torch" not in sys.modules and no_gpu_here()):
         return "cpu"
     import torch
 
