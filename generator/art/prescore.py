@@ -89,7 +89,11 @@ class RoundedScorer:
         return n_cats >= 64 and n_rows * n_cats * self.dim >= 1_000_000
 
     def changed(self, labels: np.ndarray) -> None:
-        self._dirty.update(int(c) for c in np.unique(labels))
+        """Categories that learned from a block: those rounded already (below `synced`)
+        are rounded again at the next sync; newer ones are rounded then anyway. Nothing
+        to note while none is rounded (a nested level's small groups never are)."""
+        if self.synced:
+            self._dirty.update(int(c) for c in np.unique(labels[labels < self.synced]))
 
     def _sync(self, W: np.ndarray, k0: int) -> None:
         """Round new categories and those changed since the last block."""
