@@ -157,9 +157,11 @@ class ArtlibModule:
             )
         return X
 
-    def _start(self, X: Any) -> np.ndarray:
-        X = self._check(X)
+    def _start(self, X: Any, checked: bool = False) -> np.ndarray:
+        X = X if checked else self._check(X)
         self._reset(X.shape[1])
+        if checked:
+            return X
         try:
             self.module_.validate_data(X)  # artlib's own checks (asserts)
         except AssertionError as e:

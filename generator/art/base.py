@@ -365,10 +365,8 @@ class BlockART:
         return False
 
     # ---------------------------------------------------------------- data
-    def validate_data(self, X: Any, rows: np.ndarray | None = None) -> np.ndarray:
-        """Check prepared data and return it as a contiguous array of the working dtype;
-        with `rows`, the array is X[rows] (an input order), gathered and cast in one pass
-        so that no copy of X in its own dtype is made on the way."""
+    def validate_data(self, X: Any) -> np.ndarray:
+        """Check prepared data and return it as a contiguous array of the working dtype."""
         from generator.art._kernels import row_stats
 
         name = self._owner
@@ -384,17 +382,17 @@ class BlockART:
                 f"{name} was fitted on {self.dim_} prepared features but got {X.shape[1]}; "
                 "prepare new data with the same model's prepare_data."
             )
-        Xw = working_copy(X, _DTYPES[self._validated()["dtype"]], rows)
+        Xw = np.ascontiguousarray(X, dtype=_DTYPES[self._validated()["dtype"]])
         finite, lo, hi, total, sumsq = row_stats(Xw)
         check_finite_rows(finite, name)
         self._check_rows(Xw, lo, hi, total, sumsq)
         return Xw
 
     def prepare_rows(self, X: Any, rows: np.ndarray | None = None) -> np.ndarray:
-        """`validate_data(prepare_data(X), rows)`: raw data made the working array a fit
-        takes (X[rows] with `rows`, a presentation order). A module whose preparation
-        goes row by row does it without the intermediate copy."""
-        return self.validate_data(self.prepare_data(X), rows)
+        """`prepare_data(X)[rows]` in the working dtype, C-contiguous: the array a fit
+        takes (and checks) without a copy, in presentation order `rows`. A module whose
+        preparation goes row by row makes it without the intermediate copy."""
+        return working_copy(self.prepare_data(X), _DTYPES[self._validated()["dtype"]], rows)
 
     def _check_rows(
         self, X: np.ndarray, lo: np.ndarray, hi: np.ndarray, total: np.ndarray, sumsq: np.ndarray
@@ -442,10 +440,12 @@ class BlockART:
         )
         return int(max_iter), strict
 
-    def _start(self, X: Any) -> np.ndarray:
-        """Validate parameters and data, and reset to no categories."""
+    def _start(self, X: Any, checked: bool = False) -> np.ndarray:
+        """Validate parameters and data, and reset to no categories. `checked`: X is
+        already what `validate_data` returns for this module (a hierarchy checks once
+        for all its levels)."""
         p = self._validated()
-        X = self.validate_data(X)
+        X = X if checked else self.validate_data(X)
         self._reset(X.shape[1], p)
         return X
 

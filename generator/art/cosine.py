@@ -75,10 +75,10 @@ class CosineART(BlockART):
         return _unit_rows(X, None, np.float64, "CosineART.prepare_data")
 
     def prepare_rows(self, X: Any, rows: np.ndarray | None = None) -> np.ndarray:
-        """`validate_data(prepare_data(X), rows)`, the same values, without the float64
-        copy of X: rows are scaled in float64 a chunk at a time and stored cast."""
+        """`prepare_data(X)[rows]` in the working dtype, the same values, without the
+        float64 copy of X: rows are scaled in float64 a chunk at a time and stored cast."""
         dtype = _DTYPES[self._validated()["dtype"]]
-        return self.validate_data(_unit_rows(X, rows, dtype, "CosineART.prepare_data"))
+        return _unit_rows(X, rows, dtype, "CosineART.prepare_data")
 
     def restore_data(self, X: Any) -> np.ndarray:
         return np.asarray(X)

@@ -89,27 +89,22 @@ class Hierarchy:
     # ------------------------------------------------------------------ data
     def prepare_data(self, X: Any) -> np.ndarray:
         """Prepare once with level 0's module; every level shares the same preparation."""
-        if not hasattr(self, "_prep"):
-            self._prep = self._make_levels()[0]
-        return self._prep.prepare_data(X)
+        return self._preparer().prepare_data(X)
 
     def prepare_rows(self, X: Any, rows: np.ndarray | None = None) -> np.ndarray:
-        """`validate_data(prepare_data(X), rows)` with level 0's preparation, in one pass
-        where the module allows: raw data made the array `fit` takes without a copy."""
+        """`prepare_data(X)[rows]` as the array `fit` takes: for this package's modules
+        in their working dtype, made in one pass where the module allows."""
+        prep = self._preparer()
+        if isinstance(prep, BlockART):
+            return prep.prepare_rows(X, rows)
+        Xp = np.asarray(prep.prepare_data(X))
+        return Xp if rows is None else Xp[rows]
+
+    def _preparer(self) -> Any:
+        """Level 0's module, kept for preparing data (FuzzyART keeps its bounds there)."""
         if not hasattr(self, "_prep"):
             self._prep = self._make_levels()[0]
-        if isinstance(self._prep, BlockART):
-            return self._prep.prepare_rows(X, rows)
-        return self.validate_data(self._prep.prepare_data(X), rows)
-
-    def validate_data(self, X: Any, rows: np.ndarray | None = None) -> np.ndarray:
-        """Prepared data (X[rows] with `rows`) checked and cast once for every level: the
-        levels share a module and dtype, so `fit` on the result makes no further copy."""
-        level = self._make_levels()[0]
-        if isinstance(level, BlockART):
-            return level.validate_data(X, rows)
-        X = np.asarray(X)
-        return X if rows is None else X[rows]
+        return self._prep
 
     # ------------------------------------------------------------------ fitting
     def fit(self, X: Any, y: Any = None) -> Hierarchy:
@@ -125,15 +120,16 @@ class Hierarchy:
         return self
 
     def _fit_levels(self, X: Any, first: bool) -> None:
-        if len(X) and isinstance(self.levels_[0], BlockART):  # one check and cast for all
+        checked = isinstance(self.levels_[0], BlockART)
+        if checked:  # the levels share a module and dtype: one check and cast for all
             X = self.levels_[0].validate_data(X)
         parents = None
         for k, level in enumerate(self.levels_):
+            if first:
+                level._start(X, checked=checked)
             if k == 0:
-                level.fit(X) if first else level.partial_fit(X)
+                level._fit_sequence(X)
             else:
-                if first:
-                    level._start(X)
                 level._fit_sequence(
                     X,
                     parents,

@@ -165,11 +165,9 @@ class ArtMethod:
         if p["order"] == "density":
             Xp = h.prepare_data(X)
             order = consensus.presentation_order(Xp, consensus.density(Xp))
-            Xw = h.validate_data(Xp, order)
         else:
             order = input_order(n, seed)
-            Xw = h.prepare_rows(X, order)  # the working copy in presentation order, at once
-        h.fit(Xw)
+        h.fit(h.prepare_rows(X, order))  # the working copy in presentation order, at once
         inv = np.empty(n, np.int64)
         inv[order] = np.arange(n)
         L = len(h.n_clusters_)
