@@ -10,7 +10,8 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from generator.art._kernels import DOT, KIND_COSINE, PARALLEL_WORK, _place, _renamed, score_range
+from generator.art import _kernels as K
+from generator.art._kernels import DOT, KIND_COSINE, _place, _renamed, score_range
 
 GROUP = 8  # values per group when looking for a row's m-th highest
 RANK_DEPTH = 4  # categories ranked ahead per row: room for 2 changed ones (see commit_cosine)
@@ -88,7 +89,7 @@ _rank_serial = nb.njit(cache=True, nogil=True)(_renamed(_rank_candidates_py, "_r
 def rank_candidates(M, n_rows, n_strips, eps_s, cand, n_cand) -> None:
     """`_rank_row` for every row of a block, on numba's threads for a large block, else
     on this thread (see `_kernels.score_block`; rows are ranked independently)."""
-    if n_rows * n_strips >= PARALLEL_WORK // 64 and nb.get_num_threads() > 1:
+    if K.threads_pay(64 * n_rows * n_strips):  # a row-strip counted as 64 multiply-adds
         _rank_parallel(M, n_rows, n_strips, eps_s, cand, n_cand)
     else:
         _rank_serial(M, n_rows, n_strips, eps_s, cand, n_cand)

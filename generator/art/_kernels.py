@@ -140,6 +140,14 @@ def _score_block_py(X, W, n_rows, n_cats, S, op, exact):
 
 
 PARALLEL_WORK = 2**18  # a block's multiply-adds from which starting the threads pays
+
+
+def threads_pay(work: int) -> bool:
+    """Whether `work` multiply-adds are worth starting numba's threads for (and there
+    are several): below PARALLEL_WORK, one thread finishes first."""
+    return work >= PARALLEL_WORK and nb.get_num_threads() > 1
+
+
 _score_block_parallel = nb.njit(parallel=True, cache=True, nogil=True)(_score_block_py)
 _score_block_serial = nb.njit(cache=True, nogil=True)(
     _renamed(_score_block_py, "_score_block_serial")
@@ -152,7 +160,7 @@ def score_block(X, W, n_rows, n_cats, S, op, exact) -> None:
     scores thousands of blocks of a few rows against a few categories, where starting
     the threads (system calls each time) costs more than the scores; each score is
     computed by the same code either way, so S is the same."""
-    if n_rows * n_cats * X.shape[1] >= PARALLEL_WORK and nb.get_num_threads() > 1:
+    if threads_pay(n_rows * n_cats * X.shape[1]):
         _score_block_parallel(X, W, n_rows, n_cats, S, op, exact)
     else:
         _score_block_serial(X, W, n_rows, n_cats, S, op, exact)
