@@ -63,3 +63,16 @@ def test_a_gpu_on_the_pci_bus_counts_before_its_device_files_exist(tmp_path, mon
     assert errors.no_gpu_here()
     monkeypatch.setattr(errors.sys, "platform", "win32")
     assert not errors.no_gpu_here()
+
+
+def test_the_bus_is_read_once_per_process():
+    """The device is resolved for every sequence a fit presents (thousands of nested
+    groups per run): the PCI bus is read at most once, not each time."""
+    code = (
+        "from generator import errors; n = [0]; read = errors._gpu_on_pci\n"
+        "def counted(*a):\n    n[0] += 1\n    return read(*a)\n"
+        "errors._gpu_on_pci = counted\n"
+        "print({errors.resolve_device('auto') for _ in range(1000)}, n[0])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split()[-1] in ("0", "1")  # 0: device files or not Linux, torch asked
