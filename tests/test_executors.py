@@ -446,10 +446,11 @@ def test_a_dask_model_build_fits_a_hookpoints_runs_while_the_next_is_prepared(
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/environ")
 def test_local_workers_start_with_our_settings_and_the_client_keeps_its_own():
     """glibc reads MALLOC_* when a process starts, so they must be in a worker's initial
-    environment (Dask's `env` is set later, too late); the client's is left as it was."""
+    environment (Dask's `env` is set later, too late); the client's is left as it was.
+    Dask's housekeeping is quiet in the workers and the scheduler (QUIET_CLUSTER)."""
     from distributed import Client
 
-    from generator.executors.dask import MALLOC_ENV, local_cluster
+    from generator.executors.dask import MALLOC_ENV, QUIET_CLUSTER, local_cluster
 
     before = {k: os.environ.get(k) for k in MALLOC_ENV}
 
@@ -461,10 +462,19 @@ def test_local_workers_start_with_our_settings_and_the_client_keeps_its_own():
     with local_cluster(1, silence_logs=50) as cluster, Client(cluster) as client:
         (env,) = client.run(start_env).values()
         (numba_threads,) = client.run(lambda: os.environ["NUMBA_NUM_THREADS"]).values()
-        (profiled,) = client.run(
-            lambda: __import__("dask").config.get("distributed.worker.profile.enabled")
+        (quiet,) = client.run(
+            lambda: {k: __import__("dask").config.get(k) for k in QUIET_CLUSTER}
         ).values()
-    assert profiled is False  # no dashboard here to show the profiler's samples
+        (tick,) = client.run(
+            lambda dask_worker: dask_worker.periodic_callbacks["tick"].callback_time
+        ).values()
+        scheduler_tick = client.run_on_scheduler(
+            lambda dask_scheduler: dask_scheduler.periodic_callbacks["tick"].callback_time
+        )
+    # no profiler (no dashboard here to show its samples), few wakeups, in the workers
+    # themselves and in the scheduler of this process
+    assert quiet == QUIET_CLUSTER and quiet["distributed.worker.profile.enabled"] is False
+    assert tick == scheduler_tick == 1000  # ms, against Dask's 20
     assert {k: env.get(k) for k in MALLOC_ENV} == MALLOC_ENV
     assert numba_threads == str(max(1, (os.cpu_count() or 1) // 1))
     assert {k: os.environ.get(k) for k in MALLOC_ENV} == before
