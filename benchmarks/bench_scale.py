@@ -10,11 +10,14 @@ shipped once per worker.
 A process that has not fitted a run yet spends a second or more loading what runs need
 (scikit-learn, numba's compiled kernels; torch too on a machine with a GPU): the
 sequential executor does that once, each Dask worker once too, in parallel. So the sweep is timed both ways:
-cold (a build's view: sequential in a fresh process, against saetax starting the
+cold (a build's view: each side in a fresh process, the Dask one starting saetax's
 LocalCluster) and warm (sequential in this process after a first run, against a running
-cluster whose workers have run one before, as a cluster kept between builds).
+cluster whose workers have run one before, as a cluster kept between builds). The speed
+of a shared or virtual machine drifts from one minute to the next, so each way is timed
+in `--rounds` pairs, the two sides of a pair one after the other, and the ratios are
+reported per pair and as their median.
 
-    python benchmarks/bench_scale.py                 # 32,768 × 512, 8 runs
+    python benchmarks/bench_scale.py                 # 32,768 × 512, 8 runs, 3 rounds
     python benchmarks/bench_scale.py --n 8192 --runs 4
     python benchmarks/bench_scale.py --plan          # one default run at 65,536 × 1,024
 
@@ -137,14 +140,51 @@ def timed(executor, tasks, arrays) -> tuple[float, dict]:
     return time.perf_counter() - t0, got
 
 
-def sequential_cold(n: int, d: int, runs: int) -> float:
-    """The sequential sweep's seconds in a fresh process (loading included), as a build
-    that has fitted nothing yet runs it; the decoder is made before the clock starts."""
+def labels_digest(results: dict) -> str:
+    """One hash of every run's labels, in task order: equal digests, identical sweeps."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for i in sorted(results):
+        h.update(np.ascontiguousarray(results[i].result.labels).tobytes())
+    return h.hexdigest()[:16]
+
+
+def cold(executor: str, n: int, d: int, runs: int, workers: int) -> tuple[float, str]:
+    """The sweep's seconds and labels' digest in a fresh process, loading included, as a
+    build that has fitted nothing yet runs it (the decoder is made before the clock)."""
     import subprocess
 
     cmd = [sys.executable, __file__, "--n", str(n), "--d", str(d), "--runs", str(runs)]
-    out = subprocess.run([*cmd, "--cold-sequential"], capture_output=True, text=True, check=True)
-    return float(out.stdout.split()[-1])
+    cmd += ["--workers", str(workers), "--cold", executor]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    seconds, digest = out.stdout.split()[-2:]
+    return float(seconds), digest
+
+
+def _cold_child(args: argparse.Namespace) -> None:
+    """`cold`'s child: print the seconds and the digest."""
+    from generator.executors.dask import DaskExecutor
+    from generator.executors.local import SequentialExecutor
+
+    W = decoder(args.n, args.d)
+    tasks = tasks_for(args.runs)
+    t0 = time.perf_counter()
+    if args.cold == "sequential":
+        got = dict(SequentialExecutor().map(tasks, {"X": W}))
+    else:  # importing Dask is part of a cold build's cost
+        got = dict(DaskExecutor("local", workers=args.workers).map(tasks, {"X": W}))
+    print(time.perf_counter() - t0, labels_digest(got))
+
+
+def spread(xs: list[float], unit: str = " s") -> str:
+    xs = sorted(xs)
+    med = float(np.median(xs))
+    return (
+        f"{xs[0]:.2f}–{xs[-1]:.2f}{unit} (median {med:.2f}{unit})"
+        if len(xs) > 1
+        else f"{med:.2f}{unit}"
+    )
 
 
 def main() -> None:
@@ -153,19 +193,20 @@ def main() -> None:
     ap.add_argument("--d", type=int, default=512)
     ap.add_argument("--runs", type=int, default=8)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=3, help="pairs timed, each way (default 3)")
     ap.add_argument("--plan", action="store_true", help="time one default run at 65,536 × 1,024")
-    ap.add_argument("--cold-sequential", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--cold", choices=["sequential", "dask"], help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.plan:
         return plan(65_536, 1_024)
-    if args.cold_sequential:  # the child of `sequential_cold`: print the seconds
-        from generator.executors.local import SequentialExecutor
+    if args.cold:
+        return _cold_child(args)
 
-        W = decoder(args.n, args.d)
-        print(timed(SequentialExecutor(), tasks_for(args.runs), {"X": W})[0])
-        return None
+    import numba
+    from distributed import Client
 
-    from generator.executors.dask import DaskExecutor
+    from generator.executors import run_task
+    from generator.executors.dask import DaskExecutor, local_cluster
     from generator.executors.local import SequentialExecutor
     from generator.report import cpu_name
 
@@ -174,60 +215,63 @@ def main() -> None:
     tasks = tasks_for(args.runs)
     print(f"CPU: {cpu_name()}, {os.cpu_count()} cores")
     print(
-        f"decoder {W.shape[0]:,} × {W.shape[1]} float32 ({W.nbytes / 1e6:.1f} MB); {len(tasks)} runs"
+        f"decoder {W.shape[0]:,} × {W.shape[1]} float32 ({W.nbytes / 1e6:.1f} MB); "
+        f"{len(tasks)} runs; {args.rounds} round(s) each way, the two sides of a round "
+        "timed one after the other (this machine's speed drifts between minutes)"
     )
-    # cold, as a build runs them: sequential in a fresh process; saetax starting and
-    # closing the LocalCluster, whose new workers load everything on their first run.
-    # warm: this process after a first small run (before it has imported distributed);
-    # a running cluster whose workers have each run one (kernels from numba's disk cache)
-    t_seq_cold = sequential_cold(args.n, args.d, args.runs)
+    sizes = (args.n, args.d, args.runs, args.workers)
+    digests, rows = set(), {"cold": [], "warm": []}
+    # cold, as a build runs them: each side in a fresh process (the dask one starts and
+    # closes saetax's LocalCluster, whose new workers load everything on their first run)
+    for r in range(args.rounds):
+        (t_seq, d_seq), (t_dask, d_dask) = cold("sequential", *sizes), cold("dask", *sizes)
+        digests |= {d_seq, d_dask}
+        rows["cold"].append((t_seq, t_dask))
+        print(
+            f"cold round {r + 1}: sequential {t_seq:.1f} s, LocalCluster {t_dask:.1f} s: "
+            f"{t_seq / t_dask:.2f}×",
+            flush=True,
+        )
+    # warm: this process after a first small run, no cluster alive while it runs; against
+    # a running cluster whose workers have each run one (kernels from numba's disk cache),
+    # as a cluster kept between builds (started afresh each round, not timed)
     SequentialExecutor().map(tasks[:1], {"X": W[:2000]}).__next__()
-    t_seq, seq = timed(SequentialExecutor(), tasks, arrays)
-    t_dask, par = timed(DaskExecutor("local", workers=args.workers), tasks, arrays)
-
-    import numba
-    from distributed import Client
-
-    from generator.executors import run_task
-    from generator.executors.dask import local_cluster
-
-    t0 = time.perf_counter()
-    with local_cluster(args.workers, silence_logs=50) as cluster, Client(cluster) as client:
-        t_start = time.perf_counter() - t0
-        threads = set(client.run(lambda: __import__("numba").get_num_threads()).values())
-        small = {"X": W[:2000]}
-        first = [
-            client.submit(run_task, tasks[0], small, workers=[w], pure=False)
-            for w in client.scheduler_info()["workers"]
-        ]
-        client.gather(first)
-        t_warm, warm = timed(DaskExecutor(cluster.scheduler_address), tasks, arrays)
-    same = all(
-        np.array_equal(seq[i].result.labels, other[i].result.labels)
-        for i in seq
-        for other in (par, warm)
+    per_seq, per_worker, starts = [], [], []
+    for r in range(args.rounds):
+        t_seq, seq = timed(SequentialExecutor(), tasks, arrays)
+        t0 = time.perf_counter()
+        with local_cluster(args.workers, silence_logs=50) as cluster, Client(cluster) as client:
+            starts.append(time.perf_counter() - t0)
+            threads = set(client.run(lambda: __import__("numba").get_num_threads()).values())
+            first = [
+                client.submit(run_task, tasks[0], {"X": W[:2000]}, workers=[w], pure=False)
+                for w in client.scheduler_info()["workers"]
+            ]
+            client.gather(first)
+            t_warm, warm = timed(DaskExecutor(cluster.scheduler_address), tasks, arrays)
+        digests |= {labels_digest(seq), labels_digest(warm)}
+        per_seq += [x.seconds for x in seq.values()]
+        per_worker += [x.seconds for x in warm.values()]
+        rows["warm"].append((t_seq, t_warm))
+        print(
+            f"warm round {r + 1}: sequential {t_seq:.1f} s, running cluster "
+            f"{t_warm:.1f} s: {t_seq / t_warm:.2f}×",
+            flush=True,
+        )
+    same = len(digests) == 1
+    print(
+        f"per run: sequential ({numba.get_num_threads()} numba threads) {spread(per_seq)}; "
+        f"in a worker of the running cluster ({'/'.join(map(str, threads))} numba "
+        f"thread(s) each, a cluster started in {spread(starts)}) {spread(per_worker)}"
     )
+    for how, pairs in rows.items():
+        print(
+            f"{how}: sequential {spread([a for a, _ in pairs])}, "
+            f"{'LocalCluster started by saetax' if how == 'cold' else 'running cluster'} "
+            f"{spread([b for _, b in pairs])}; speed-up {spread([a / b for a, b in pairs], '×')}"
+        )
+    print(f"identical labels in every sweep, both ways: {same}")
     task_bytes = [len(pickle.dumps(t)) for t in tasks]
-    per_run = sorted(r.seconds for r in seq.values())
-    in_worker = sorted(r.seconds for r in par.values())
-
-    warm_runs = sorted(r.seconds for r in warm.values())
-    print(
-        f"cold (as a build): sequential in a fresh process {t_seq_cold:.1f} s; LocalCluster "
-        f"of {args.workers} workers started by saetax {t_dask:.1f} s (per run "
-        f"{in_worker[0]:.1f}–{in_worker[-1]:.1f} s in a worker, the first on each loading)"
-    )
-    print(
-        f"warm: sequential in this process {t_seq:.1f} s (per run {per_run[0]:.1f}–"
-        f"{per_run[-1]:.1f} s, {numba.get_num_threads()} numba threads); running cluster of "
-        f"{args.workers} workers ({'/'.join(map(str, threads))} numba thread(s) each, "
-        f"started in {t_start:.1f} s) {t_warm:.1f} s (per run {warm_runs[0]:.1f}–"
-        f"{warm_runs[-1]:.1f} s in a worker)"
-    )
-    print(
-        f"speed-up: cold {t_seq_cold / t_dask:.2f}×, warm {t_seq / t_warm:.2f}×; "
-        f"identical labels: {same}"
-    )
     print(
         f"shipped: {max(task_bytes)} B per task (the pickled RunTask), "
         f"{W.nbytes / 1e6:.1f} MB of X once per worker = {args.workers * W.nbytes / 1e6:.1f} MB "
