@@ -8,6 +8,7 @@ import os
 import pickle
 import signal
 import socket
+import subprocess
 import sys
 
 import numpy as np
@@ -478,3 +479,23 @@ def test_local_workers_start_with_our_settings_and_the_client_keeps_its_own():
     assert {k: env.get(k) for k in MALLOC_ENV} == MALLOC_ENV
     assert numba_threads == str(max(1, (os.cpu_count() or 1) // 1))
     assert {k: os.environ.get(k) for k in MALLOC_ENV} == before
+
+
+@pytest.mark.slow
+def test_starting_a_local_cluster_asks_torch_only_where_a_gpu_may_be():
+    """Counting GPUs for the workers' resources costs the client torch's import (a second
+    of the cluster's start) only where `device: auto` cannot already answer cpu."""
+    code = (
+        "import sys\n"
+        "from generator.errors import no_gpu_here\n"
+        "from generator.executors.dask import local_cluster\n"
+        "with local_cluster(1, silence_logs=50) as c:\n"
+        "    gpus = [w.get('resources', {}) for w in c.scheduler_info['workers'].values()]\n"
+        "print(no_gpu_here(), 'torch' in sys.modules, gpus)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    none_here, imported, gpus = out.stdout.strip().split(" ", 2)
+    if none_here == "True":
+        assert (imported, gpus) == ("False", "[{}]")
+    else:  # a machine that may have a GPU: torch counted them
+        assert imported == "True"

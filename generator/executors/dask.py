@@ -74,9 +74,15 @@ def gpu_resources(client: Any) -> dict[str, float] | None:
 
 
 def _local_gpus() -> int:
+    """The GPUs torch sees here; 0 without importing torch (a second of the cluster's
+    start) where `device: auto` already knows there is none."""
+    from generator.errors import resolve_device
+
+    if resolve_device("auto") == "cpu":
+        return 0
     import torch
 
-    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+    return torch.cuda.device_count()
 
 
 class DaskExecutor:
