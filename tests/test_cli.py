@@ -46,6 +46,20 @@ def test_modules_lists_ours_and_artlibs():
     assert "Clustering methods (sweep.methods):" in r.output and "\n  art " in r.output
 
 
+def test_a_command_freezes_the_collector_as_it_exits():
+    """The collector's walk over every loaded object at exit (more than a second after a
+    build's imports) is skipped: gc.freeze runs at exit, after the command's output."""
+    code = (
+        "import atexit, gc, sys\n"
+        "atexit.register(lambda: print('frozen', gc.get_freeze_count() > 0, flush=True))\n"
+        "from generator.cli import main\n"
+        "main(['modules'])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "cosine" in out.stdout and out.stdout.rstrip().endswith("frozen True")
+
+
 @pytest.mark.parametrize(
     ("config", "message"),
     [
