@@ -150,8 +150,8 @@ def main(ctx: click.Context, verbose: int, quiet: bool) -> None:
 
 def _quick_exit() -> None:
     """Freeze the collector's objects when the command ends (after the handlers
-    registered later, such as Dask's and the logging's, have run): Python's exit would
-    otherwise walk every object of torch, transformers, scikit-learn and MkDocs once more.
+    registered later, such as Dask's, have run): Python's exit would otherwise walk
+    every object of torch, transformers, scikit-learn and MkDocs once more.
     The exit after a cached rebuild of the demo: 1.73-1.98 s -> 0.26-0.28 s (2 each, a
     2-core EPYC). Every file saetax writes is closed (and renamed into place) before."""
     atexit.unregister(gc.freeze)  # once, however often main runs in one process (tests)
