@@ -6,8 +6,6 @@ Heavy libraries (torch, transformers, sklearn) are imported inside the commands,
 
 from __future__ import annotations
 
-import atexit
-import gc
 import logging
 import sys
 from collections.abc import Callable
@@ -26,6 +24,7 @@ from generator.errors import (
     exit_code_of,
     filesystem_problem,
 )
+from generator.quick_exit import freeze_at_exit
 
 log = logging.getLogger("generator")
 
@@ -145,17 +144,7 @@ def main(ctx: click.Context, verbose: int, quiet: bool) -> None:
     verbosity = -1 if quiet else verbose
     ctx.obj = {"verbosity": verbosity}
     _setup_logging(verbosity)
-    _quick_exit()
-
-
-def _quick_exit() -> None:
-    """Freeze the collector's objects when the command ends (after the handlers
-    registered later, such as Dask's, have run): Python's exit would otherwise walk
-    every object of torch, transformers, scikit-learn and MkDocs once more.
-    The exit after a cached rebuild of the demo: 1.73-1.98 s -> 0.26-0.28 s (2 each, a
-    2-core EPYC). Every file saetax writes is closed (and renamed into place) before."""
-    atexit.unregister(gc.freeze)  # once, however often main runs in one process (tests)
-    atexit.register(gc.freeze)
+    freeze_at_exit()
 
 
 def _verbosity(ctx: click.Context, param: click.Parameter, value: Any) -> None:

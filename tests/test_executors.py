@@ -503,17 +503,22 @@ def test_starting_a_local_cluster_asks_torch_only_where_a_gpu_may_be():
         assert imported == "True"
 
 
-def test_a_closing_worker_freezes_its_objects_so_its_process_exits_quickly():
+@pytest.mark.parametrize(
+    "start",
+    [
+        "from generator.executors.dask_plugins import QuickExit; QuickExit().setup(None)",
+        "from generator.executors.local import _init_worker; _init_worker({})",
+    ],
+    ids=["dask-worker", "pool-worker"],
+)
+def test_a_worker_freezes_its_objects_at_exit_so_its_process_ends_quickly(start):
     """At exit Python's collector would walk every loaded module's objects (most of a
-    second after a run); frozen, it skips them."""
-    import gc
-
-    from generator.executors.dask_plugins import QuickExit
-
-    assert QuickExit.name == "saetax-quick-exit"
-    before = gc.get_freeze_count()
-    try:
-        QuickExit().teardown(worker=None)
-        assert gc.get_freeze_count() > before
-    finally:
-        gc.unfreeze()
+    second after a run), and the nanny or the pool closing the workers waits for it;
+    a worker of either kind has the collector frozen by then."""
+    code = (
+        "import atexit, gc\n"
+        "atexit.register(lambda: print('frozen', gc.get_freeze_count() > 0, flush=True))\n"
+        f"{start}\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["frozen", "True"]

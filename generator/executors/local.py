@@ -29,8 +29,11 @@ _WORKER_ARRAYS: dict[str, np.ndarray] = {}
 
 
 def _init_worker(arrays: dict[str, np.ndarray]) -> None:
+    from generator.quick_exit import freeze_at_exit
+
     _WORKER_ARRAYS.update(arrays)
     exit_with_parent()
+    freeze_at_exit()  # the pool waits for its workers to end
 
 
 def exit_with_parent(every: float = 1.0) -> None:
