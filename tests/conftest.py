@@ -60,6 +60,16 @@ def hub_repo(planted) -> str:
     return "test-org/sae-tiny"
 
 
+def fresh_python(code: str) -> str:
+    """What `code` prints when run in a fresh Python process: what a new process (a
+    command, a worker) imports and decides before anything else has run in it."""
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return run.stdout
+
+
 def fixture_config(sae_path, lens_path, **sections):
     """A config over the fixture SAE and tiny LM: small, UMAP off unless asked for."""
     from generator.config import parse_config

@@ -15,6 +15,7 @@ from sklearn.datasets import make_blobs
 
 from generator.art import SMART, FuzzyART, Hierarchy, ParamError
 from generator.errors import DataError
+from tests.conftest import fresh_python
 
 artlib = pytest.importorskip("artlib")
 from artlib.common.BaseART import BaseART  # noqa: E402
@@ -343,14 +344,11 @@ def test_smart_keeps_artlibs_editing_and_signature():
 
 
 def test_the_pipeline_and_the_kernels_do_not_import_artlib():
-    import subprocess
-    import sys
-
     code = (
         "import sys, generator.art, generator.pipeline, generator.cli\n"
         "print('artlib' in sys.modules)\n"
         "from generator.art import FuzzyART\n"
         "print('artlib' in sys.modules, FuzzyART.__mro__[1].__module__)"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.split("\n")[:2] == ["False", "True artlib.elementary.FuzzyART"]
+    stdout = fresh_python(code)
+    assert stdout.split("\n")[:2] == ["False", "True artlib.elementary.FuzzyART"]

@@ -9,6 +9,7 @@ import pytest
 from generator.art import CosineART, Hierarchy, ParamError, bf16, int16, prescore
 from generator.art import _kernels as K
 from generator.errors import SaetaxError
+from tests.conftest import fresh_python
 
 needs_avx2 = pytest.mark.skipif(not int16.available(), reason="this CPU has no AVX2")
 KINDS = [
@@ -197,14 +198,12 @@ def test_auto_picks_bf16_with_amx_else_int16_with_avx2_else_the_kernel(monkeypat
 def test_without_amx_bf16_the_answer_needs_no_torch():
     """`fast()` reads the CPU's features before importing torch (a second in a fresh
     worker); a CPU with AMX-BF16 still asks torch whether the tiles are usable."""
-    import subprocess
-    import sys
 
     import llvmlite.binding as llb
 
     code = "import sys; from generator.art import bf16; print(bf16.fast(), 'torch' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    fast, imported = out.stdout.split()
+    stdout = fresh_python(code)
+    fast, imported = stdout.split()
     if llb.get_host_cpu_features().get("amx-bf16", False):
         assert imported == "True"
     else:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
 from generator import errors
+from tests.conftest import fresh_python
 
 
 def test_auto_is_cpu_without_importing_torch_where_no_gpu_is_there():
@@ -17,8 +15,8 @@ def test_auto_is_cpu_without_importing_torch_where_no_gpu_is_there():
         "import sys; from generator.errors import resolve_device, no_gpu_here; "
         "print(resolve_device('auto'), 'torch' in sys.modules, no_gpu_here())"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    device, imported, none_here = out.stdout.split()
+    stdout = fresh_python(code)
+    device, imported, none_here = stdout.split()
     if none_here == "True":
         assert (device, imported) == ("cpu", "False")
     else:  # a GPU machine: torch decides
@@ -74,5 +72,5 @@ def test_the_bus_is_read_once_per_process():
         "errors._gpu_on_pci = counted\n"
         "print({errors.resolve_device('auto') for _ in range(1000)}, n[0])"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.split()[-1] in ("0", "1")  # 0: device files or not Linux, torch asked
+    stdout = fresh_python(code)
+    assert stdout.split()[-1] in ("0", "1")  # 0: device files or not Linux, torch asked

@@ -20,7 +20,7 @@ from generator.executors import RunTask, run_task
 from generator.executors.dask import DaskExecutor
 from generator.executors.local import ProcessExecutor, SequentialExecutor
 from generator.sweep import RunSpec, grid
-from tests.conftest import fixture_config, fixture_dict
+from tests.conftest import fixture_config, fixture_dict, fresh_python
 
 
 def _spec(rhos=(0.3, 0.6), seed=0):
@@ -241,7 +241,6 @@ if __name__ == "__main__":
 
 @pytest.mark.slow
 def test_process_workers_end_when_their_parent_is_killed(tmp_path):
-    import subprocess
     import sys
     import time
 
@@ -293,7 +292,6 @@ def test_runs_ask_for_a_gpu_exactly_when_the_workers_declare_gpus():
 def test_a_dask_build_prints_only_its_own_lines_unless_v(tmp_path, sae_root, tiny_lm):
     """A fresh process: importing distributed sets its loggers to INFO, which must not reach
     the user (nor the CommClosedError traceback a LocalCluster logs as it closes)."""
-    import subprocess
     import sys
 
     import yaml
@@ -495,8 +493,8 @@ def test_starting_a_local_cluster_asks_torch_only_where_a_gpu_may_be():
         "    gpus = [w.get('resources', {}) for w in c.scheduler_info['workers'].values()]\n"
         "print(no_gpu_here(), 'torch' in sys.modules, gpus)"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    none_here, imported, gpus = out.stdout.strip().split(" ", 2)
+    stdout = fresh_python(code)
+    none_here, imported, gpus = stdout.strip().split(" ", 2)
     if none_here == "True":
         assert (imported, gpus) == ("False", "[{}]")
     else:  # a machine that may have a GPU: torch counted them
@@ -520,5 +518,5 @@ def test_a_worker_freezes_its_objects_at_exit_so_its_process_ends_quickly(start)
         "atexit.register(lambda: print('frozen', gc.get_freeze_count() > 0, flush=True))\n"
         f"{start}\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["frozen", "True"]
+    stdout = fresh_python(code)
+    assert stdout.split() == ["frozen", "True"]

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
+from tests.conftest import fresh_python
 
 
 def test_the_collector_is_frozen_at_exit_after_later_handlers_and_only_once():
@@ -17,7 +16,7 @@ def test_the_collector_is_frozen_at_exit_after_later_handlers_and_only_once():
         "freeze_at_exit(); freeze_at_exit()\n"
         "atexit.register(lambda: print('first', gc.get_freeze_count() > 0, flush=True))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    stdout = fresh_python(code)
     # a handler registered later runs before the freeze, one registered earlier after it;
     # asked twice, the collector is frozen once
-    assert out.stdout.split("\n")[:2] == ["first False", "last True 1"]
+    assert stdout.split("\n")[:2] == ["first False", "last True 1"]
