@@ -24,7 +24,8 @@ reported per pair and as their median.
 `--plan` times what docs/scale.md's plan for Pythia-410M needs: one run of the default
 sweep (cosine ART, nested, ρ 0.2/0.5/0.8, raw dims, default stability: 8 fits) on a
 65,536 × 1,024 decoder, in a worker's setting (numba threads as given by
-NUMBA_NUM_THREADS), with the run's peak memory (Linux: the peak is reset before it).
+NUMBA_NUM_THREADS), with the run's peak memory (Linux: the peak is reset before it); on
+a machine with a GPU a second time with its blocks scored there, as a GPU worker runs it.
 """
 
 from __future__ import annotations
@@ -72,36 +73,48 @@ def tasks_for(n_runs: int) -> list:
 
 
 def plan(n: int, d: int) -> None:
-    """One default run at full size: its seconds and the process's peak memory."""
+    """One default run at full size: its seconds and the process's peak memory; on a
+    machine with a GPU, once on the CPU and once scoring blocks on the GPU (as a GPU
+    worker runs it), with the ratio."""
+    import gc
     import resource
 
     import numba
 
     from generator.config import StabilityConfig
+    from generator.errors import resolve_device
     from generator.executors import RunTask, run_task
     from generator.report import cpu_name
     from generator.sweep import RunSpec
 
     W = decoder(n, d)
-    params = {"module": "cosine", "module_params": {}, "rho_values": [0.2, 0.5, 0.8]}
-    spec = RunSpec(
-        "art", {**params, "hierarchy": "nested"}, None, 0, StabilityConfig().model_dump()
-    )
-    import gc
-
-    gc.collect()  # the decoder's making peaked higher than a run: measure from here
-    rss0, reset = _rss(), _reset_peak()
-    t0 = time.perf_counter()
-    done = run_task(RunTask(spec, "X"), {"X": W})
-    rss = _peak() if reset else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     print(f"CPU: {cpu_name()}, {numba.get_num_threads()} numba thread(s)")
-    print(
-        f"default run on {n:,} × {d}: {time.perf_counter() - t0:.1f} s (first fit "
-        f"{done.result.fit_seconds:.1f} s), clusters per level {done.result.n_clusters}; "
-        f"peak RSS {rss:.2f} GB{'' if reset else ' (the process, from its start)'} "
-        f"({rss0:.2f} GB before the run, X is {W.nbytes / 2**30:.2f} GB); "
-        f"the result pickled: {len(pickle.dumps(done)) / 1e6:.1f} MB"
-    )
+    devices = ["cpu"] + (["cuda"] if resolve_device("auto") == "cuda" else [])
+    if "cuda" in devices:
+        import torch
+
+        print(f"GPU: {torch.cuda.get_device_name()}")
+    seconds = {}
+    for device in devices:
+        params = {"module": "cosine", "module_params": {"device": device}}
+        params |= {"rho_values": [0.2, 0.5, 0.8], "hierarchy": "nested"}
+        spec = RunSpec("art", params, None, 0, StabilityConfig().model_dump())
+        gc.collect()  # the decoder's making peaked higher than a run: measure from here
+        rss0, reset = _rss(), _reset_peak()
+        t0 = time.perf_counter()
+        done = run_task(RunTask(spec, "X"), {"X": W})
+        seconds[device] = time.perf_counter() - t0
+        rss = _peak() if reset else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+        print(
+            f"default run on {n:,} × {d}, blocks scored on the {device.upper()}: "
+            f"{seconds[device]:.1f} s (first fit {done.result.fit_seconds:.1f} s), clusters "
+            f"per level {done.result.n_clusters}; peak RSS {rss:.2f} GB"
+            f"{'' if reset else ' (the process, from its start)'} ({rss0:.2f} GB before the "
+            f"run, X is {W.nbytes / 2**30:.2f} GB); the result pickled: "
+            f"{len(pickle.dumps(done)) / 1e6:.1f} MB"
+        )
+    if len(seconds) == 2:
+        print(f"GPU against CPU: {seconds['cpu'] / seconds['cuda']:.2f}× faster")
 
 
 def _status_gb(field: str) -> float:

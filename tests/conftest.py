@@ -60,6 +60,28 @@ def hub_repo(planted) -> str:
     return "test-org/sae-tiny"
 
 
+def cuda_here() -> bool:
+    """Whether torch sees a CUDA device; False without importing torch where the machine
+    has no GPU at all (`no_gpu_here`)."""
+    from generator.errors import no_gpu_here
+
+    if no_gpu_here():
+        return False
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked `gpu` run only where torch sees a CUDA device; elsewhere each is
+    reported as skipped, with why, so a GPU machine runs them with `pytest -m gpu`."""
+    wanting = [item for item in items if item.get_closest_marker("gpu")]
+    if wanting and not cuda_here():
+        skip = pytest.mark.skip(reason="needs a CUDA device; torch sees none here")
+        for item in wanting:
+            item.add_marker(skip)
+
+
 def fresh_python(code: str) -> str:
     """What `code` prints when run in a fresh Python process: what a new process (a
     command, a worker) imports and decides before anything else has run in it."""

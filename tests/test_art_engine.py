@@ -64,6 +64,28 @@ def test_device_scores_within_bound_give_the_kernel_labels(noisy, cls, rho, dtyp
     np.testing.assert_array_equal(refined.weights_, plain.weights_)
 
 
+@pytest.mark.gpu
+# vigilances that make thousands of categories, so blocks are large enough to send
+@pytest.mark.parametrize(("cls", "rho"), [(BlockFuzzyART, 0.75), (CosineART, 0.4)])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_cuda_block_scores_give_the_cpu_labels(monkeypatch, cls, rho, dtype):
+    """On a GPU, blocks are scored there (and refined by the kernels): the same labels and
+    weights as the CPU's, bit for bit."""
+    Xp = cls().prepare_data(unit_rows(6000, 64, 2))
+    plain = cls(rho=rho, dtype=dtype, device="cpu").fit(Xp)
+    where, scores = [], engine.Scorer.scores
+
+    def counted(self, Xb, state, S):
+        where.append(self.device.type)
+        return scores(self, Xb, state, S)
+
+    monkeypatch.setattr(engine.Scorer, "scores", counted)
+    on_gpu = cls(rho=rho, dtype=dtype, device="cuda").fit(Xp)
+    assert where and set(where) == {"cuda"}  # the GPU scored blocks, nothing else did
+    np.testing.assert_array_equal(on_gpu.labels_, plain.labels_)
+    np.testing.assert_array_equal(on_gpu.weights_, plain.weights_)
+
+
 def test_the_refinement_is_what_keeps_labels_exact(noisy):
     Xp = BlockFuzzyART().prepare_data(unit_rows(1200, 24, 1))
     # float32: noise at 1000x float64's rounding bound would be too small to flip a label

@@ -288,6 +288,51 @@ def test_runs_ask_for_a_gpu_exactly_when_the_workers_declare_gpus():
             assert got[0].result.labels.shape == (60, 2)
 
 
+@pytest.mark.gpu
+@pytest.mark.slow
+def test_a_local_cluster_on_a_gpu_machine_runs_each_worker_on_its_own_gpu():
+    """saetax's LocalCluster on a GPU machine: every worker declares one GPU, worker i
+    pins GPU i mod n, runs score their blocks there, and the labels are the CPU's."""
+    import torch
+    from distributed import Client
+
+    from generator.executors.dask import gpu_resources, local_cluster
+
+    def pinned():
+        from distributed import get_worker
+
+        from generator.executors.dask import _pin_gpu
+
+        _pin_gpu()
+        return get_worker().name, torch.cuda.current_device()
+
+    X = np.random.default_rng(3).standard_normal((6000, 64)).astype(np.float32)
+    X /= np.linalg.norm(X, axis=1, keepdims=True)
+
+    def tasks(device):
+        params = {"module": "cosine", "module_params": {"device": device}, "hierarchy": "nested"}
+        stab = {"orders": 1, "seeds": 0, "subsamples": 0, "fraction": 0.9}
+        return [
+            RunTask(RunSpec("art", {**params, "rho_values": [0.4, 0.5]}, None, s, stab), "x")
+            for s in range(4)
+        ]
+
+    on_cpu = dict(SequentialExecutor().map(tasks("cpu"), {"x": X}))
+    gpus = torch.cuda.device_count()
+    with local_cluster(2, silence_logs=50) as cluster, Client(cluster) as client:
+        client.wait_for_workers(2)
+        workers = client.scheduler_info()["workers"]
+        assert gpu_resources(client) == {"GPU": 1}
+        assert [w["resources"] for w in workers.values()] == [{"GPU": 1}] * 2
+        got = client.gather([client.submit(pinned, workers=[a], pure=False) for a in workers])
+        assert sorted(got) == [(0, 0), (1, 1 % gpus)]
+        on_gpu = dict(DaskExecutor(cluster.scheduler_address).map(tasks("auto"), {"x": X}))
+        used = client.run(lambda: __import__("torch").cuda.max_memory_allocated())
+    assert any(used.values()), "no worker put anything on its GPU"
+    for i, done in on_cpu.items():
+        np.testing.assert_array_equal(on_gpu[i].result.labels, done.result.labels)
+
+
 @pytest.mark.slow
 def test_a_dask_build_prints_only_its_own_lines_unless_v(tmp_path, sae_root, tiny_lm):
     """A fresh process: importing distributed sets its loggers to INFO, which must not reach
