@@ -20,6 +20,7 @@ reported per pair and as their median.
     python benchmarks/bench_scale.py                 # 32,768 × 512, 8 runs, 3 rounds
     python benchmarks/bench_scale.py --n 8192 --runs 4
     python benchmarks/bench_scale.py --plan          # one default run at 65,536 × 1,024
+    python benchmarks/bench_scale.py --plan --random # the same on a random decoder
 
 `--plan` times what docs/scale.md's plan for Pythia-410M needs: one run of the default
 sweep (cosine ART, nested, ρ 0.2/0.5/0.8, raw dims, default stability: 8 fits) on a
@@ -72,10 +73,11 @@ def tasks_for(n_runs: int) -> list:
     return out[:n_runs]
 
 
-def plan(n: int, d: int) -> None:
+def plan(n: int, d: int, random: bool = False) -> None:
     """One default run at full size: its seconds and the process's peak memory; on a
     machine with a GPU, once on the CPU and once scoring blocks on the GPU (as a GPU
-    worker runs it), with the ratio."""
+    worker runs it), with the ratio. `random`: on a random decoder instead of a planted
+    tree, where every feature founds its own category at every level (the worst case)."""
     import gc
     import resource
 
@@ -87,7 +89,11 @@ def plan(n: int, d: int) -> None:
     from generator.report import cpu_name
     from generator.sweep import RunSpec
 
-    W = decoder(n, d)
+    if random:
+        W = np.random.default_rng(0).standard_normal((n, d)).astype(np.float32)
+        W /= np.linalg.norm(W, axis=1, keepdims=True)
+    else:
+        W = decoder(n, d)
     print(f"CPU: {cpu_name()}, {numba.get_num_threads()} numba thread(s)")
     devices = ["cpu"] + (["cuda"] if resolve_device("auto") == "cuda" else [])
     if "cuda" in devices:
@@ -106,7 +112,7 @@ def plan(n: int, d: int) -> None:
         seconds[device] = time.perf_counter() - t0
         rss = _peak() if reset else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
         print(
-            f"default run on {n:,} × {d}, blocks scored on the {device.upper()}: "
+            f"default run on {n:,} × {d} ({'random' if random else 'planted'}), blocks scored on the {device.upper()}: "
             f"{seconds[device]:.1f} s (first fit {done.result.fit_seconds:.1f} s), clusters "
             f"per level {done.result.n_clusters}; peak RSS {rss:.2f} GB"
             f"{'' if reset else ' (the process, from its start)'} ({rss0:.2f} GB before the "
@@ -208,10 +214,15 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=3, help="pairs timed, each way (default 3)")
     ap.add_argument("--plan", action="store_true", help="time one default run at 65,536 × 1,024")
+    ap.add_argument(
+        "--random",
+        action="store_true",
+        help="with --plan: a random decoder, every feature its own category (the worst case)",
+    )
     ap.add_argument("--cold", choices=["sequential", "dask"], help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.plan:
-        return plan(65_536, 1_024)
+        return plan(65_536, 1_024, args.random)
     if args.cold:
         return _cold_child(args)
 

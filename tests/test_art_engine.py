@@ -163,3 +163,22 @@ def test_cuda_asked_for_without_a_gpu_is_a_clear_error():
         SaetaxError, match="device='cuda' was asked for but torch sees no CUDA device"
     ):
         CosineART(0.2, device="cuda").fit(X)
+
+
+def test_a_nested_pass_keeps_only_what_its_groups_founded():
+    """Each parent's group runs on its own small copy of categories (at least 16 rows of
+    weights); keeping those copies until the end held 16 rows per group: for one-feature
+    groups 16 times the level's weights (4 GB at 65,536 × 1,024). Only the founded
+    categories are kept now; the whole fit's peak stays a few copies of X."""
+    import tracemalloc
+
+    X = unit_rows(2000, 256, 0).astype(np.float32)
+    Hierarchy("cosine", [0.2, 0.5], mode="nested").fit(X[:100])  # kernels loaded first
+    tracemalloc.start()
+    try:
+        h = Hierarchy("cosine", [0.2, 0.5], mode="nested").fit(X)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert h.levels_[1].state_.n_cat == 2000  # every feature its own group's founder
+    assert peak < 6 * X.nbytes, f"peak {peak / 2**20:.1f} MiB for X of {X.nbytes / 2**20:.1f} MiB"
