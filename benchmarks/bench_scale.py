@@ -111,8 +111,9 @@ def plan(n: int, d: int, random: bool = False) -> None:
         done = run_task(RunTask(spec, "X"), {"X": W})
         seconds[device] = time.perf_counter() - t0
         rss = _peak() if reset else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+        kind = "random" if random else "planted"
         print(
-            f"default run on {n:,} × {d} ({'random' if random else 'planted'}), blocks scored on the {device.upper()}: "
+            f"default run on {n:,} × {d} ({kind}), blocks scored on the {device.upper()}: "
             f"{seconds[device]:.1f} s (first fit {done.result.fit_seconds:.1f} s), clusters "
             f"per level {done.result.n_clusters}; peak RSS {rss:.2f} GB"
             f"{'' if reset else ' (the process, from its start)'} ({rss0:.2f} GB before the "
