@@ -182,3 +182,16 @@ def test_a_nested_pass_keeps_only_what_its_groups_founded():
         tracemalloc.stop()
     assert h.levels_[1].state_.n_cat == 2000  # every feature its own group's founder
     assert peak < 6 * X.nbytes, f"peak {peak / 2**20:.1f} MiB for X of {X.nbytes / 2**20:.1f} MiB"
+
+
+def test_only_sequences_that_can_use_a_block_scorer_build_one(monkeypatch):
+    """A sequence that fits in one block starting with no categories never consults a
+    scorer (the block has no categories to score): a nested level's small groups, often
+    thousands per fit, skip building one. Every other sequence builds one."""
+    built = []
+    monkeypatch.setattr(engine, "device_scorer", lambda rule, dim: built.append(dim))
+    X = unit_rows(600, 16, 3)
+    h = Hierarchy("cosine", [0.3, 0.9], mode="nested").fit(X)
+    sizes = np.bincount(h.levels_[0].labels_)
+    assert (sizes <= 8).any() and (sizes > 8).any()  # both kinds of group
+    assert len(built) == 1 + int((sizes > 8).sum())  # level 0, then the larger groups

@@ -203,14 +203,15 @@ def run_sequence(
     """
     n = len(X)
     out = Trace.empty(n)
-    scorer = scorer if scorer is not None else device_scorer(rule, X.shape[1])
+    if scorer is None and (state.n_cat or n > _block_rows(rule, 0)):
+        # (a sequence that fits in one block starting with no categories never asks one:
+        # a nested level's small groups, thousands per fit)
+        scorer = device_scorer(rule, X.shape[1])
     cosine = rule.kind == K.KIND_COSINE and rule.mode == K.MODE_PLAIN
     scratch = Scratch()
     start = 0
     while start < n:
-        # each commit re-scores one column for the rest of the block (~1.5 B pair scores per
-        # sample against ~K for the block itself): keep blocks small while categories are few
-        stop = min(start + min(rule.block_size, max(8, state.n_cat // 16)), n)
+        stop = min(start + _block_rows(rule, state.n_cat), n)
         nb_ = stop - start
         state.grow(state.n_cat + nb_)
         Xb = X[start:stop]
@@ -229,6 +230,13 @@ def run_sequence(
             scorer.changed(out.labels[start:stop])
         start = stop
     return out
+
+
+def _block_rows(rule: Rule, n_cat: int) -> int:
+    """Rows in the next block. Each commit re-scores one column for the rest of the block
+    (~1.5 B pair scores per sample against ~K for the block itself): blocks stay small
+    while categories are few."""
+    return min(rule.block_size, max(8, n_cat // 16))
 
 
 def _kernel_scores(Xb, state, S, rule) -> float:
