@@ -60,23 +60,14 @@ def hub_repo(planted) -> str:
     return "test-org/sae-tiny"
 
 
-def cuda_here() -> bool:
-    """Whether torch sees a CUDA device; False without importing torch where the machine
-    has no GPU at all (`no_gpu_here`)."""
-    from generator.errors import no_gpu_here
-
-    if no_gpu_here():
-        return False
-    import torch
-
-    return torch.cuda.is_available()
-
-
 def pytest_collection_modifyitems(config, items):
-    """Tests marked `gpu` run only where torch sees a CUDA device; elsewhere each is
+    """Tests marked `gpu` run only where torch sees a CUDA device (`device: auto` finds
+    one; without importing torch where the machine has no GPU at all); elsewhere each is
     reported as skipped, with why, so a GPU machine runs them with `pytest -m gpu`."""
+    from generator.errors import resolve_device
+
     wanting = [item for item in items if item.get_closest_marker("gpu")]
-    if wanting and not cuda_here():
+    if wanting and resolve_device("auto") != "cuda":
         skip = pytest.mark.skip(reason="needs a CUDA device; torch sees none here")
         for item in wanting:
             item.add_marker(skip)
@@ -88,7 +79,8 @@ def fresh_python(code: str) -> str:
     import subprocess
     import sys
 
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
     return run.stdout
 
 

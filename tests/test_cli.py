@@ -11,6 +11,7 @@ import yaml
 from click.testing import CliRunner
 
 from generator.cli import main
+from tests.conftest import fresh_python
 
 
 def run(*args):
@@ -55,9 +56,8 @@ def test_a_command_freezes_the_collector_as_it_exits():
         "from generator.cli import main\n"
         "main(['modules'])"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert out.returncode == 0, out.stderr
-    assert "cosine" in out.stdout and out.stdout.rstrip().endswith("frozen True")
+    stdout = fresh_python(code)
+    assert "cosine" in stdout and stdout.rstrip().endswith("frozen True")
 
 
 @pytest.mark.parametrize(

@@ -52,11 +52,13 @@ class State:
         sub = State(self.dim, self.dtype)
         sub.grow(len(cats) + 1)
         sub.n_cat = len(cats)
-        sub.W[: len(cats)] = self.W[cats]
-        sub.wnorm[: len(cats)] = self.wnorm[cats]
-        sub.parent[: len(cats)] = self.parent[cats]
-        sub.counts[: len(cats)] = self.counts[cats]
+        for mine, theirs in zip(sub.columns(), self.columns()):
+            mine[: len(cats)] = theirs[cats]
         return sub
+
+    def columns(self) -> tuple[np.ndarray, ...]:
+        """The per-category arrays: weights, |w|, parent, counts."""
+        return self.W, self.wnorm, self.parent, self.counts
 
 
 @dataclass(frozen=True)
@@ -358,7 +360,7 @@ def run_nested(
             for pos, local in zip(rows[tr.created], tr.labels[tr.created])
         )
         founded = slice(len(cats), sub.n_cat)
-        groups.append((rows, cats, tuple(a[founded].copy() for a in _columns(sub))))
+        groups.append((rows, cats, tuple(a[founded].copy() for a in sub.columns())))
         out.labels[rows] = tr.labels  # local ids for now
     # new categories get global ids in order of their founding sample
     founders.sort()
@@ -367,7 +369,7 @@ def run_nested(
     for _pos, gi, local in founders:
         _, cats, new = groups[gi]
         c, j = state.n_cat, local - len(cats)
-        for column, values in zip(_columns(state), new):
+        for column, values in zip(state.columns(), new):
             column[c] = values[j]
         global_id[(gi, local)] = c
         state.n_cat += 1
@@ -379,11 +381,6 @@ def run_nested(
         mapped[~old] = [global_id[(gi, int(v))] for v in local[~old]]
         out.labels[rows] = mapped
     return out
-
-
-def _columns(state: State) -> tuple[np.ndarray, ...]:
-    """A state's per-category arrays: weights, |w|, parent, counts."""
-    return state.W, state.wnorm, state.parent, state.counts
 
 
 def predict(state: State, X: np.ndarray, rule: Rule) -> np.ndarray:
