@@ -52,7 +52,10 @@ def fit_pca(X: np.ndarray, seed: int) -> PcaFit:
     # many more rows than columns: the d×d covariance's eigh is exact and far cheaper
     solver = "covariance_eigh" if X.shape[0] >= 2 * X.shape[1] else "full"
     pca = PCA(n_components=n_comp, svd_solver=solver, random_state=seed)
-    pca.fit(np.asarray(X, dtype=np.float64))
+    # rows that are all the same direction have zero total variance: the ratios are NaN,
+    # which the artifacts record as null, not a numpy warning on the user's terminal
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pca.fit(np.asarray(X, dtype=np.float64))
     return PcaFit(
         pca.mean_.astype(np.float64),
         pca.components_.astype(np.float64),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import warnings
 
 import numpy as np
 import pytest
@@ -322,7 +323,9 @@ def test_a_decoder_of_identical_rows_builds_with_undefined_numbers_as_null(tmp_p
     cfg = fixture_config(
         tmp_path / "sae", tiny_lm, pca={"dims": [None]}, sweep={"hierarchy": ["nested"]}
     )
-    out = pipeline.analyze(cfg, tmp_path / "out")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # undefined is said, not warned
+        out = pipeline.analyze(cfg, tmp_path / "out")
     text = (out / "manifest.json").read_text()
     assert "NaN" not in text and "Infinity" not in text
     arts = artifacts.load(out)
